@@ -1,0 +1,102 @@
+/// A binary floating-point format: how many significand bits it has, its exponent range, how it encodes
+/// infinities and NaNs. Every format constant of the lab (65504, 2^-24, 448...) is derived from one of these
+/// values; nothing else hard-codes them.
+///
+/// Conventions follow IEEE 754: a finite nonzero value is `±m × 2^(e-p+1)` with `2^(p-1) <= m < 2^p` and
+/// `emin <= e <= emax` (normal) or `0 < m < 2^(p-1)` and `e = emin` (subnormal).
+public struct FloatFormat: Hashable, Sendable, CustomStringConvertible {
+    /// How the format spells non-finite values.
+    public enum SpecialEncoding: String, Hashable, Sendable {
+        /// IEEE 754: the all-ones exponent field holds ±inf (zero mantissa) and NaNs (nonzero mantissa).
+        case ieee
+        /// The "FN" (finite, NaN) encoding of Float8 E4M3FN: no infinities; only S.1111.111 is NaN, so the
+        /// all-ones exponent field also holds finite values.
+        case finiteWithNaN
+    }
+
+    /// Long name, as numpy/ml_dtypes spell it: `float16`, `bfloat16`, `float8_e4m3fn`...
+    public let name: String
+    /// Short name used on the command line: `f16`, `bf16`, `f32`, `f64`, `e4m3`, `e5m2`.
+    public let shortName: String
+    /// The total storage width in bits.
+    public let bitWidth: Int
+    /// Width of the exponent field.
+    public let exponentBitCount: Int
+    /// Significand precision p, including the hidden bit.
+    public let precision: Int
+    /// The exponent bias of the encoding.
+    public let exponentBias: Int
+    public let specialEncoding: SpecialEncoding
+
+    public init(name: String, shortName: String, exponentBitCount: Int, precision: Int,
+                exponentBias: Int? = nil, specialEncoding: SpecialEncoding = .ieee) {
+        self.name = name
+        self.shortName = shortName
+        self.exponentBitCount = exponentBitCount
+        self.precision = precision
+        self.bitWidth = 1 + exponentBitCount + precision - 1
+        self.exponentBias = exponentBias ?? ((1 << (exponentBitCount - 1)) - 1)
+        self.specialEncoding = specialEncoding
+    }
+
+    public var description: String { name }
+
+    /// Number of stored significand (mantissa) bits, p - 1.
+    @inlinable public var significandBitCount: Int { precision - 1 }
+    /// Smallest exponent of a normal number.
+    @inlinable public var emin: Int { 1 - exponentBias }
+    /// Largest exponent of a finite number. In the IEEE encoding the all-ones exponent field is reserved.
+    @inlinable public var emax: Int {
+        let top = (1 << exponentBitCount) - 1
+        return (specialEncoding == .ieee ? top - 1 : top) - exponentBias
+    }
+    public var hasInfinity: Bool { specialEncoding == .ieee }
+
+    /// The largest finite value: (2 - 2^(1-p)) 2^emax, or (2 - 2^(2-p)) 2^emax in the FN encoding, whose
+    /// all-ones significand at the top exponent is NaN.
+    public var largestFinite: Double {
+        let ulps = specialEncoding == .ieee ? 1 : 2
+        let m = Double((1 << precision) - ulps)
+        return Double(sign: .plus, exponent: emax - precision + 1, significand: m)
+    }
+    /// 2^emin.
+    public var smallestNormal: Double { Double(sign: .plus, exponent: emin, significand: 1) }
+    /// 2^(emin - p + 1).
+    public var smallestSubnormal: Double { Double(sign: .plus, exponent: emin - precision + 1, significand: 1) }
+    /// Machine epsilon 2^(1-p): the gap between 1 and the next larger value.
+    public var epsilon: Double { Double(sign: .plus, exponent: 1 - precision, significand: 1) }
+    /// Unit roundoff u = 2^-p: the relative error bound of round-to-nearest.
+    public var unitRoundoff: Double { Double(sign: .plus, exponent: -precision, significand: 1) }
+
+    /// MPFR's exponent range emulating this format: MPFR writes x = m 2^E with 1/2 <= m < 1, so the smallest
+    /// subnormal 2^(emin-p+1) has E = emin - p + 2 and the largest finite value has E = emax + 1.
+    public var mpfrEmin: Int { emin - precision + 2 }
+    public var mpfrEmax: Int { emax + 1 }
+
+    public static let float16 = FloatFormat(name: "float16", shortName: "f16", exponentBitCount: 5, precision: 11)
+    public static let bfloat16 = FloatFormat(name: "bfloat16", shortName: "bf16", exponentBitCount: 8, precision: 8)
+    public static let float32 = FloatFormat(name: "float32", shortName: "f32", exponentBitCount: 8, precision: 24)
+    public static let float64 = FloatFormat(name: "float64", shortName: "f64", exponentBitCount: 11, precision: 53)
+    public static let float8E4M3FN = FloatFormat(name: "float8_e4m3fn", shortName: "e4m3", exponentBitCount: 4,
+                                                 precision: 4, specialEncoding: .finiteWithNaN)
+    public static let float8E5M2 = FloatFormat(name: "float8_e5m2", shortName: "e5m2", exponentBitCount: 5, precision: 3)
+
+    /// The six formats of the lab, narrowest last.
+    public static let all: [FloatFormat] = [.float64, .float32, .float16, .bfloat16, .float8E5M2, .float8E4M3FN]
+
+    /// Looks a format up by any of its usual spellings (`f16`, `float16`, `half`, `bf16`, `e4m3`, `F8_E4M3`...).
+    public init?(named text: String) {
+        let key = String(text.lowercased().map { $0 == "-" ? "_" : $0 })
+        let aliases: [String: FloatFormat] = [
+            "f16": .float16, "float16": .float16, "half": .float16, "fp16": .float16, "binary16": .float16,
+            "bf16": .bfloat16, "bfloat16": .bfloat16,
+            "f32": .float32, "float32": .float32, "float": .float32, "fp32": .float32, "single": .float32,
+            "f64": .float64, "float64": .float64, "double": .float64, "fp64": .float64,
+            "e4m3": .float8E4M3FN, "e4m3fn": .float8E4M3FN, "float8_e4m3fn": .float8E4M3FN, "f8_e4m3": .float8E4M3FN,
+            "fp8_e4m3": .float8E4M3FN,
+            "e5m2": .float8E5M2, "float8_e5m2": .float8E5M2, "f8_e5m2": .float8E5M2, "fp8_e5m2": .float8E5M2,
+        ]
+        guard let format = aliases[key] else { return nil }
+        self = format
+    }
+}

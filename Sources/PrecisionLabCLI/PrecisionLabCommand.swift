@@ -1,0 +1,64 @@
+import ArgumentParser
+import PrecisionLab
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The root command: configuration only.
+struct PrecisionLabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "precision-lab",
+        abstract: "A mixed-precision numerics lab: formats, exact references, tensor files.",
+        discussion: """
+        Exit codes: 0 success; 1 a check failed; 2 bad usage or unreadable input (one line on stderr).
+        """,
+        version: PrecisionLabVersion.string,
+        subcommands: [FormatsCommand.self]
+    )
+}
+
+enum PrecisionLabVersion {
+    static let string = "0.1.0"
+}
+
+/// A run whose checks failed: exit code 1, with the message on stderr.
+struct CheckFailed: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Input that cannot be used: exit code 2, one line naming the file and the problem.
+struct InputError: Error, CustomStringConvertible {
+    var description: String
+    init(_ path: String, _ problem: String) { description = "\(path): \(problem)" }
+}
+
+@main
+enum Main {
+    static func main() {
+        do {
+            var command = try PrecisionLabCommand.parseAsRoot()
+            try command.run()
+        //TENSORIO-CATCH
+        } catch let error as InputError {
+            fail(error.description, code: 2)
+        } catch let error as CheckFailed {
+            fail(error.description, code: 1)
+        } catch {
+            let code = PrecisionLabCommand.exitCode(for: error)
+            if code == .success {
+                PrecisionLabCommand.exit(withError: error)  // --help, --version
+            }
+            // Usage errors: ArgumentParser's message (which may span lines with a usage hint), exit code 2.
+            let message = PrecisionLabCommand.fullMessage(for: error)
+            fail(message.split(separator: "\n").first.map(String.init) ?? message, code: 2,
+                 hint: "see 'precision-lab --help'")
+        }
+    }
+
+    static func fail(_ message: String, code: Int32, hint: String? = nil) -> Never {
+        var line = "precision-lab: error: " + message.replacingOccurrences(of: "Error: ", with: "")
+        if let hint { line += " (\(hint))" }
+        Terminal.stderr(line)
+        exit(code)
+    }
+}

@@ -1,0 +1,115 @@
+import CMPFR
+import Formats
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Correctly rounded arithmetic in any `FloatFormat`, computed by MPFR: the operation is rounded to p bits with
+/// the format's exponent range set (mpfr_set_emin/emax), then `mpfr_subnormalize` re-rounds results in the
+/// subnormal range using the ternary value, so there is exactly one rounding, as IEEE 754 requires.
+///
+/// The exponent range is process state in MPFR (thread-local in thread-safe builds, global otherwise), so it is
+/// changed only inside `FormatEmulator.with`, which holds a process-wide recursive lock and restores the range
+/// before returning. Use one scope for a batch of operations: entering it costs a lock and four mpfr_init2.
+public final class FormatEmulator {
+    public let format: FloatFormat
+    private let x, y, z, r: UnsafeMutablePointer<__mpfr_struct>
+    private let savedEmin: Int, savedEmax: Int
+
+    nonisolated(unsafe) private static var mutex: pthread_mutex_t = {
+        var attributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attributes)
+        pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_RECURSIVE))
+        var mutex = pthread_mutex_t()
+        pthread_mutex_init(&mutex, &attributes)
+        return mutex
+    }()
+
+    /// Runs `body` with MPFR's exponent range set to `format`'s. Scopes may nest (also for other formats).
+    public static func with<R>(_ format: FloatFormat, _ body: (FormatEmulator) throws -> R) rethrows -> R {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        let emulator = FormatEmulator(format)
+        defer { emulator.close() }
+        return try body(emulator)
+    }
+
+    private init(_ format: FloatFormat) {
+        self.format = format
+        func make() -> UnsafeMutablePointer<__mpfr_struct> {
+            let p = UnsafeMutablePointer<__mpfr_struct>.allocate(capacity: 1)
+            mpfr_init2(p, mpfr_prec_t(format.precision))
+            return p
+        }
+        (x, y, z, r) = (make(), make(), make(), make())
+        savedEmin = shim_mpfr_emin()
+        savedEmax = shim_mpfr_emax()
+        narrow()
+    }
+
+    private func narrow() {
+        _ = shim_mpfr_set_emin(format.mpfrEmin)
+        _ = shim_mpfr_set_emax(format.mpfrEmax)
+    }
+    private func widen() {
+        _ = shim_mpfr_set_emin(savedEmin)
+        _ = shim_mpfr_set_emax(savedEmax)
+    }
+
+    private func close() {
+        widen()
+        for p in [x, y, z, r] {
+            mpfr_clear(p)
+            p.deallocate()
+        }
+    }
+
+    /// Finishes an operation whose p-bit result is in `r` with ternary value `t`: subnormal re-rounding, then
+    /// the FN encoding's overflow (values above the largest finite that MPFR's range still holds become NaN).
+    private func finish(_ t: Int32, saturating: Bool = false) -> Double {
+        _ = mpfr_subnormalize(r, t, MPFR_RNDN)
+        let value = mpfr_get_d(r, MPFR_RNDN)  // exact: r fits in a Double
+        if value.magnitude > format.largestFinite {
+            if saturating { return value < 0 ? -format.largestFinite : format.largestFinite }
+            if !format.hasInfinity { return value < 0 ? -Double.nan : .nan }
+        }
+        return value
+    }
+
+    private func load(_ p: UnsafeMutablePointer<__mpfr_struct>, _ value: Double) {
+        if value.isNaN { mpfr_set_nan(p); return }
+        _ = mpfr_subnormalize(p, mpfr_set_d(p, value, MPFR_RNDN), MPFR_RNDN)
+    }
+
+    /// `value` correctly rounded to the format.
+    public func round(_ value: Double, saturating: Bool = false) -> Double {
+        if value.isNaN { return value.sign == .minus ? -Double.nan : .nan }
+        if value.isInfinite && (saturating || !format.hasInfinity) {
+            return saturating ? (value < 0 ? -format.largestFinite : format.largestFinite) : (value < 0 ? -Double.nan : .nan)
+        }
+        return finish(mpfr_set_d(r, value, MPFR_RNDN), saturating: saturating)
+    }
+
+    /// A BigFloat (which lives in MPFR's default range) correctly rounded to the format.
+    public func round(_ value: BigFloat, saturating: Bool = false) -> Double {
+        if value.isNaN { return value.isNegative ? -Double.nan : .nan }
+        if value.isInfinite { return round(value.isNegative ? -Double.infinity : .infinity, saturating: saturating) }
+        // Round to p bits in the wide range, then let mpfr_check_range apply the narrow one using the ternary value.
+        widen()
+        let t = value.withUnsafeMPFR { shim_mpfr_set(r, $0, MPFR_RNDN) }
+        narrow()
+        return finish(mpfr_check_range(r, t, MPFR_RNDN), saturating: saturating)
+    }
+
+    /// Operands are first rounded to the format (a no-op for values of the format).
+    public func add(_ a: Double, _ b: Double) -> Double { load(x, a); load(y, b); return finish(mpfr_add(r, x, y, MPFR_RNDN)) }
+    public func subtract(_ a: Double, _ b: Double) -> Double { load(x, a); load(y, b); return finish(mpfr_sub(r, x, y, MPFR_RNDN)) }
+    public func multiply(_ a: Double, _ b: Double) -> Double { load(x, a); load(y, b); return finish(mpfr_mul(r, x, y, MPFR_RNDN)) }
+    public func divide(_ a: Double, _ b: Double) -> Double { load(x, a); load(y, b); return finish(mpfr_div(r, x, y, MPFR_RNDN)) }
+    public func squareRoot(_ a: Double) -> Double { load(x, a); return finish(mpfr_sqrt(r, x, MPFR_RNDN)) }
+    /// a * b + c with one rounding.
+    public func fma(_ a: Double, _ b: Double, _ c: Double) -> Double {
+        load(x, a); load(y, b); load(z, c)
+        return finish(mpfr_fma(r, x, y, z, MPFR_RNDN))
+    }
+}
