@@ -4,6 +4,8 @@
 ///
 /// Conventions follow IEEE 754: a finite nonzero value is `±m × 2^(e-p+1)` with `2^(p-1) <= m < 2^p` and
 /// `emin <= e <= emax` (normal) or `0 < m < 2^(p-1)` and `e = emin` (subnormal).
+///
+/// The value is plain data (names are static strings), so hot loops can copy it freely without reference counting.
 public struct FloatFormat: Hashable, Sendable, CustomStringConvertible {
     /// How the format spells non-finite values.
     public enum SpecialEncoding: String, Hashable, Sendable {
@@ -15,9 +17,11 @@ public struct FloatFormat: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Long name, as numpy/ml_dtypes spell it: `float16`, `bfloat16`, `float8_e4m3fn`...
-    public let name: String
+    public var name: String { staticName.description }
     /// Short name used on the command line: `f16`, `bf16`, `f32`, `f64`, `e4m3`, `e5m2`.
-    public let shortName: String
+    public var shortName: String { staticShortName.description }
+    let staticName: StaticString
+    let staticShortName: StaticString
     /// The total storage width in bits.
     public let bitWidth: Int
     /// Width of the exponent field.
@@ -27,19 +31,39 @@ public struct FloatFormat: Hashable, Sendable, CustomStringConvertible {
     /// The exponent bias of the encoding.
     public let exponentBias: Int
     public let specialEncoding: SpecialEncoding
+    /// The largest finite value: (2 - 2^(1-p)) 2^emax, or (2 - 2^(2-p)) 2^emax in the FN encoding, whose
+    /// all-ones significand at the top exponent is NaN.
+    public let largestFinite: Double
+    /// 2^emin.
+    public let smallestNormal: Double
 
-    public init(name: String, shortName: String, exponentBitCount: Int, precision: Int,
+    public init(name: StaticString, shortName: StaticString, exponentBitCount: Int, precision: Int,
                 exponentBias: Int? = nil, specialEncoding: SpecialEncoding = .ieee) {
-        self.name = name
-        self.shortName = shortName
+        self.staticName = name
+        self.staticShortName = shortName
         self.exponentBitCount = exponentBitCount
         self.precision = precision
         self.bitWidth = 1 + exponentBitCount + precision - 1
-        self.exponentBias = exponentBias ?? ((1 << (exponentBitCount - 1)) - 1)
+        let bias = exponentBias ?? ((1 << (exponentBitCount - 1)) - 1)
+        self.exponentBias = bias
         self.specialEncoding = specialEncoding
+        let top = (1 << exponentBitCount) - 1
+        let emax = (specialEncoding == .ieee ? top - 1 : top) - bias
+        let ulps = specialEncoding == .ieee ? 1 : 2
+        largestFinite = Double(sign: .plus, exponent: emax - precision + 1, significand: Double((1 << precision) - ulps))
+        smallestNormal = Double(sign: .plus, exponent: 1 - bias, significand: 1)
     }
 
     public var description: String { name }
+
+    /// Formats are equal when they encode the same numbers the same way.
+    public static func == (a: FloatFormat, b: FloatFormat) -> Bool {
+        a.exponentBitCount == b.exponentBitCount && a.precision == b.precision && a.exponentBias == b.exponentBias
+            && a.specialEncoding == b.specialEncoding
+    }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(exponentBitCount); hasher.combine(precision); hasher.combine(exponentBias); hasher.combine(specialEncoding)
+    }
 
     /// Number of stored significand (mantissa) bits, p - 1.
     @inlinable public var significandBitCount: Int { precision - 1 }
@@ -52,15 +76,6 @@ public struct FloatFormat: Hashable, Sendable, CustomStringConvertible {
     }
     public var hasInfinity: Bool { specialEncoding == .ieee }
 
-    /// The largest finite value: (2 - 2^(1-p)) 2^emax, or (2 - 2^(2-p)) 2^emax in the FN encoding, whose
-    /// all-ones significand at the top exponent is NaN.
-    public var largestFinite: Double {
-        let ulps = specialEncoding == .ieee ? 1 : 2
-        let m = Double((1 << precision) - ulps)
-        return Double(sign: .plus, exponent: emax - precision + 1, significand: m)
-    }
-    /// 2^emin.
-    public var smallestNormal: Double { Double(sign: .plus, exponent: emin, significand: 1) }
     /// 2^(emin - p + 1).
     public var smallestSubnormal: Double { Double(sign: .plus, exponent: emin - precision + 1, significand: 1) }
     /// Machine epsilon 2^(1-p): the gap between 1 and the next larger value.

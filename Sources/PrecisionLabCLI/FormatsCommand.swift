@@ -34,6 +34,7 @@ struct FormatsCommand: ParsableCommand {
             if json { print(FormatsJSON.formats()) } else { print(FormatReport.formatTable().plain, terminator: "") }
             return
         }
+        try checkOutputPath(report)
         let started = ContinuousClock.now
         let results = FormatConformance.standardSuite(samples: samples, seed: seed) { Terminal.progress("checking \($0)...") }
         Terminal.endProgress()
@@ -65,6 +66,6 @@ enum MachineInfo {
         let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }
             .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown CPU"
-        return "\(cpu ?? "unknown CPU"), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+        return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores"
     }
 }

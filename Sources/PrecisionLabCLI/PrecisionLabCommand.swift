@@ -13,7 +13,7 @@ struct PrecisionLabCommand: ParsableCommand {
         Exit codes: 0 success; 1 a check failed; 2 bad usage or unreadable input (one line on stderr).
         """,
         version: PrecisionLabVersion.string,
-        subcommands: [FormatsCommand.self]
+        subcommands: [FormatsCommand.self, CastCommand.self]
     )
 }
 
@@ -38,7 +38,8 @@ enum Main {
         do {
             var command = try PrecisionLabCommand.parseAsRoot()
             try command.run()
-        //TENSORIO-CATCH
+        } catch let error as TensorIOError {
+            fail(error.description, code: 2)
         } catch let error as InputError {
             fail(error.description, code: 2)
         } catch let error as CheckFailed {

@@ -22,14 +22,19 @@ enum Terminal {
     }
 }
 
-/// Writes text atomically: to a temporary file beside the destination, then rename.
-func writeAtomically(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let directory = url.deletingLastPathComponent()
+/// Fails early (before any long computation) when `path` cannot be written: its directory is missing.
+func checkOutputPath(_ path: String) throws {
+    let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
         throw InputError(path, "directory \(directory.path) does not exist")
     }
+}
+
+/// Writes text atomically: to a temporary file beside the destination, then rename.
+func writeAtomically(_ text: String, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    try checkOutputPath(path)
     do {
         try Data(text.utf8).write(to: url, options: .atomic)
     } catch {

@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Creates a file atomically: everything goes to a fresh temporary file in the destination's directory
+/// (same file system, so `rename` is atomic), which replaces the destination only once complete. A reader
+/// therefore never sees a half-written tensor file, and a failed write leaves the old file untouched.
+struct AtomicFile {
+    let path: String
+    private let temporaryPath: String
+    private let fd: Int32
+
+    /// Runs `body` with a file open for appending, then renames it over `path`; on any error the
+    /// temporary file is removed and the error rethrown.
+    static func create(path: String, _ body: (inout AtomicFile) throws -> Void) throws {
+        var file = try AtomicFile(path: path)
+        do {
+            try body(&file)
+        } catch {
+            close(file.fd)
+            unlink(file.temporaryPath)
+            throw error
+        }
+        try file.commit()
+    }
+
+    private init(path: String) throws(TensorIOError) {
+        self.path = path
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[...$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        var candidate = ""
+        var descriptor: Int32 = -1
+        for _ in 0..<16 {   // O_EXCL: retry on the (astronomically unlikely) name collision only
+            candidate = "\(directory).\(name).tmp-\(String(UInt64.random(in: .min ... .max), radix: 16))"
+            descriptor = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)   // umask applies
+            if descriptor >= 0 || errno != EEXIST { break }
+        }
+        guard descriptor >= 0 else {
+            throw TensorIOError(path: path, message: "cannot create a temporary file next to it: \(systemError())")
+        }
+        temporaryPath = candidate
+        fd = descriptor
+    }
+
+    /// Appends all of `bytes`, retrying short writes and EINTR.
+    func append(_ bytes: UnsafeRawBufferPointer) throws(TensorIOError) {
+        var offset = 0
+        while offset < bytes.count, let base = bytes.baseAddress {
+            let written = write(fd, base + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw TensorIOError(path: path, message: "cannot write: \(systemError())")
+            }
+            offset += written
+        }
+    }
+
+    private func commit() throws(TensorIOError) {
+        if close(fd) != 0 {
+            let reason = systemError()
+            unlink(temporaryPath)
+            throw TensorIOError(path: path, message: "cannot write: \(reason)")
+        }
+        if rename(temporaryPath, path) != 0 {
+            let reason = systemError()
+            unlink(temporaryPath)
+            throw TensorIOError(path: path, message: "cannot move the finished temporary file into place: \(reason)")
+        }
+    }
+}
