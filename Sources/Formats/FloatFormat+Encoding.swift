@@ -7,26 +7,6 @@ extension FloatFormat {
     @inlinable var exponentFieldMask: UInt64 { (1 << UInt64(exponentBitCount)) - 1 }
     @inlinable public var signMask: UInt64 { 1 << UInt64(bitWidth - 1) }
 
-    /// The encoding of +inf, or nil in a format without infinities.
-    public var infinityBits: UInt64? {
-        hasInfinity ? exponentFieldMask << UInt64(significandBitCount) : nil
-    }
-    /// The canonical positive quiet NaN (what numpy and ml_dtypes produce): top significand bit set in the IEEE
-    /// encoding, S.1111.111 in the FN encoding.
-    public var quietNaNBits: UInt64 {
-        switch specialEncoding {
-        case .ieee: return (exponentFieldMask << UInt64(significandBitCount)) | (1 << UInt64(significandBitCount - 1))
-        case .finiteWithNaN: return signMask - 1
-        }
-    }
-    /// The encoding of the largest finite value.
-    public var largestFiniteBits: UInt64 {
-        switch specialEncoding {
-        case .ieee: return (infinityBits ?? 0) - 1
-        case .finiteWithNaN: return quietNaNBits - 1
-        }
-    }
-
     /// Whether `bits` encodes a NaN.
     @inlinable public func isNaN(bits: UInt64) -> Bool {
         let magnitude = bits & (signMask - 1)
@@ -65,26 +45,38 @@ extension FloatFormat {
     /// becomes NaN there too. NaN keeps its sign and becomes the canonical quiet NaN.
     /// With `saturating`, overflow and ±inf give ±largest finite instead (the `satfinite` of FP8 recipes); NaN stays NaN.
     @inlinable public func encode(_ x: Double, saturating: Bool = false) -> UInt64 {
-        let sign: UInt64 = x.sign == .minus ? signMask : 0
-        if x.isNaN { return sign | quietNaNBits }
-        let magnitude = x.magnitude
-        if magnitude == 0 { return sign }
-        if magnitude.isInfinite { return sign | overflowBits(saturating: saturating) }
-        if Int(magnitude.exponent) > emax + 1 { return sign | overflowBits(saturating: saturating) }
-        // The quantum (weight of the last significand bit) of the result: fixed at emin - p + 1 for subnormals.
-        let quantum = max(Int(magnitude.exponent), emin) - significandBitCount
-        // Scaling by a power of two is exact here: the scaled value is below 2^p and far above Double's
-        // subnormal range for every format narrower than Double.
-        let scaled = Double(sign: .plus, exponent: -quantum, significand: magnitude)
-        let m = UInt64(scaled.rounded(.toNearestOrEven))
+        // Integer arithmetic on the Double's fields: x = sig * 2^(e - 52), sig < 2^53.
+        let bits = x.bitPattern
+        let sign: UInt64 = bits >> 63 == 1 ? signMask : 0
+        let field = Int((bits >> 52) & 0x7FF)
+        let fraction = bits & ((1 << 52) - 1)
+        if field == 0x7FF { return sign | (fraction != 0 ? quietNaNBits : overflowBits(saturating: saturating)) }
+        if field == 0 && fraction == 0 { return sign }
+        let sig = field == 0 ? fraction : fraction | (1 << 52)
+        let e = (field == 0 ? -1022 : field - 1023) - 52  // weight of sig's last bit
+        let top = e + 63 - sig.leadingZeroBitCount          // floor(log2 |x|)
+        if top > emax + 1 { return sign | overflowBits(saturating: saturating) }
+        // The quantum (weight of the result's last significand bit): fixed at emin - p + 1 for subnormals.
+        let quantum = Swift.max(top, emin) - significandBitCount
+        let shift = quantum - e
+        var m: UInt64
+        if shift <= 0 {
+            m = sig << UInt64(-shift)  // exact: fewer than p significant bits
+        } else if shift >= 64 {
+            m = 0  // below a quarter of the smallest subnormal
+        } else {
+            m = sig >> UInt64(shift)
+            let rest = sig & ((1 << UInt64(shift)) - 1), half: UInt64 = 1 << UInt64(shift - 1)
+            if rest > half || (rest == half && m & 1 == 1) { m += 1 }  // to nearest, ties to even
+        }
         let hidden: UInt64 = 1 << UInt64(significandBitCount)
         if m < hidden { return sign | m }  // subnormal or zero
-        var significand = m, exponent = quantum + significandBitCount
-        if significand == hidden << 1 { significand = hidden; exponent += 1 }
+        var exponent = quantum + significandBitCount
+        if m == hidden << 1 { m = hidden; exponent += 1 }
         if exponent > emax { return sign | overflowBits(saturating: saturating) }
-        let bits = UInt64(exponent + exponentBias) << UInt64(significandBitCount) | (significand - hidden)
-        if bits > largestFiniteBits { return sign | overflowBits(saturating: saturating) }
-        return sign | bits
+        let encoded = UInt64(exponent + exponentBias) << UInt64(significandBitCount) | (m - hidden)
+        if encoded > largestFiniteBits { return sign | overflowBits(saturating: saturating) }
+        return sign | encoded
     }
 
     @inlinable func overflowBits(saturating: Bool) -> UInt64 {

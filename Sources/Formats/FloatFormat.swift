@@ -36,6 +36,15 @@ public struct FloatFormat: Hashable, Sendable, CustomStringConvertible {
     public let largestFinite: Double
     /// 2^emin.
     public let smallestNormal: Double
+    /// Largest exponent of a finite number. In the IEEE encoding the all-ones exponent field is reserved.
+    public let emax: Int
+    /// The encoding of +inf, or nil in a format without infinities.
+    public let infinityBits: UInt64?
+    /// The canonical positive quiet NaN (what numpy and ml_dtypes produce): top significand bit set in the IEEE
+    /// encoding, S.1111.111 in the FN encoding.
+    public let quietNaNBits: UInt64
+    /// The encoding of the largest finite value.
+    public let largestFiniteBits: UInt64
 
     public init(name: StaticString, shortName: StaticString, exponentBitCount: Int, precision: Int,
                 exponentBias: Int? = nil, specialEncoding: SpecialEncoding = .ieee) {
@@ -49,9 +58,22 @@ public struct FloatFormat: Hashable, Sendable, CustomStringConvertible {
         self.specialEncoding = specialEncoding
         let top = (1 << exponentBitCount) - 1
         let emax = (specialEncoding == .ieee ? top - 1 : top) - bias
+        self.emax = emax
         let ulps = specialEncoding == .ieee ? 1 : 2
         largestFinite = Double(sign: .plus, exponent: emax - precision + 1, significand: Double((1 << precision) - ulps))
         smallestNormal = Double(sign: .plus, exponent: 1 - bias, significand: 1)
+        // Derived once here, because the conversion loops read them for every element.
+        let exponentField = UInt64(top) << UInt64(precision - 1), signMask = UInt64(1) << UInt64(bitWidth - 1)
+        switch specialEncoding {
+        case .ieee:
+            infinityBits = exponentField
+            quietNaNBits = exponentField | (1 << UInt64(precision - 2))
+            largestFiniteBits = exponentField - 1
+        case .finiteWithNaN:
+            infinityBits = nil
+            quietNaNBits = signMask - 1
+            largestFiniteBits = signMask - 2
+        }
     }
 
     public var description: String { name }
@@ -69,11 +91,6 @@ public struct FloatFormat: Hashable, Sendable, CustomStringConvertible {
     @inlinable public var significandBitCount: Int { precision - 1 }
     /// Smallest exponent of a normal number.
     @inlinable public var emin: Int { 1 - exponentBias }
-    /// Largest exponent of a finite number. In the IEEE encoding the all-ones exponent field is reserved.
-    @inlinable public var emax: Int {
-        let top = (1 << exponentBitCount) - 1
-        return (specialEncoding == .ieee ? top - 1 : top) - exponentBias
-    }
     public var hasInfinity: Bool { specialEncoding == .ieee }
 
     /// 2^(emin - p + 1).

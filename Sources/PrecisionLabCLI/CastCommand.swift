@@ -63,8 +63,14 @@ struct CastCommand: ParsableCommand {
                        shape: view.shape, fortranOrder: outFormat == .npy && view.fortranOrder)
         }
         var statistics = [CastStatistics](repeating: CastStatistics(), count: file.tensors.count)
+        let total = max(1, file.tensors.reduce(0) { $0 + $1.count })
+        var done = 0
         try TensorWriter.write(path: out, format: outFormat, tensors: specs, metadata: file.metadata) { index, offset, chunk in
             let view = file.tensors[index]
+            defer {
+                done += chunk.count / specs[index].dtype.byteSize
+                Terminal.progress("cast: \(view.name) (\(index + 1)/\(specs.count)), \(100 * done / total)%")
+            }
             guard view.dtype.isFloatingPoint else {
                 let start = offset * view.dtype.byteSize
                 chunk.copyMemory(from: UnsafeRawBufferPointer(rebasing: view.bytes[start..<start + chunk.count]))
@@ -75,6 +81,7 @@ struct CastCommand: ParsableCommand {
             caster.convert(view, range: offset..<offset + count, rowMajor: rowMajor, into: chunk, statistics: &statistics[index])
             if !(rowMajor && view.fortranOrder) { file.releasePages(of: view, elements: offset..<offset + count) }
         }
+        Terminal.endProgress()
         let rows = zip(file.tensors, statistics).map { CastReport.Row(view: $0, statistics: $1) }
         let report = CastReport(input: input, output: out, target: target, saturating: saturate, viaFloat32: viaFloat32, rows: rows)
         print(json ? report.json.prettyText(indent: 2) : report.table, terminator: json ? "\n" : "")

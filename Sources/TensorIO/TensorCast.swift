@@ -60,7 +60,9 @@ public struct CastStatistics: Sendable, Equatable {
     public var saturated = 0
     /// Inputs that were already inf or NaN.
     public var nonFiniteInputs = 0
-    /// max |y - x| / |x| over finite nonzero inputs x with finite results y (1 for a value flushed to zero).
+    /// max |y - x| / |x| over finite nonzero inputs x with finite nonzero results y. Values flushed to zero
+    /// (relative error 1 by definition) are counted in `flushedToZero` instead, so that one underflow does not
+    /// hide the rounding error of everything else.
     public var maxRelativeError = 0.0
     /// The element where it occurs (nil when every value was exact).
     public var maxRelativeErrorIndex: Int?
@@ -79,7 +81,8 @@ public struct CastStatistics: Sendable, Equatable {
         if y.isNaN { becameNaN += 1; return }
         if y.isInfinite { becameInfinite += 1; return }
         if x == 0 { return }
-        if y == 0 { flushedToZero += 1 } else if y.magnitude < format.smallestNormal { becameSubnormal += 1 }
+        if y == 0 { flushedToZero += 1; return }
+        if y.magnitude < format.smallestNormal { becameSubnormal += 1 }
         if saturating && y.magnitude == format.largestFinite && x.magnitude > format.largestFinite { saturated += 1 }
         // Compare without dividing: a division per element would sit on the loop's critical path.
         let difference = (y - x).magnitude
@@ -140,7 +143,9 @@ public struct TensorCaster: Sendable {
             case .float32: let f = Float(rounded); bits = UInt64(f.bitPattern); y = Double(f)
             case .float16: let h = Float16(rounded); bits = UInt64(h.bitPattern); y = Double(h)
             case .bfloat16FromFloat: let b = BFloat16(Float(rounded)); bits = UInt64(b.bitPattern); y = Double(b)
-            case .generic: bits = format.encode(rounded, saturating: saturating); y = format.decode(bits)
+            case .generic:
+                bits = format.encode(rounded, saturating: saturating)
+                y = width == 1 ? Float8Table.values(format)[Int(bits)] : format.decode(bits)
             }
             switch width {
             case 1: output.storeBytes(of: UInt8(truncatingIfNeeded: bits), toByteOffset: slot, as: UInt8.self)
