@@ -1,4 +1,5 @@
 import Foundation
+import PrecisionLab
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,11 +34,6 @@ func checkOutputPath(_ path: String) throws {
 
 /// Writes text atomically: to a temporary file beside the destination, then rename.
 func writeAtomically(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
     try checkOutputPath(path)
-    do {
-        try Data(text.utf8).write(to: url, options: .atomic)
-    } catch {
-        throw InputError(path, "cannot write: \(error.localizedDescription)")
-    }
+    try AtomicFile.writeText(path: path, contents: text)
 }

@@ -7,10 +7,18 @@ import Darwin
 /// Creates a file atomically: everything goes to a fresh temporary file in the destination's directory
 /// (same file system, so `rename` is atomic), which replaces the destination only once complete. A reader
 /// therefore never sees a half-written tensor file, and a failed write leaves the old file untouched.
-struct AtomicFile {
+public struct AtomicFile {
     let path: String
     private let temporaryPath: String
     private let fd: Int32
+
+    /// Writes `contents` to `path` atomically (reports, JSON documents).
+    public static func writeText(path: String, contents: String) throws {
+        try create(path: path) { file in
+            var text = contents
+            try text.withUTF8 { try file.append(UnsafeRawBufferPointer($0)) }
+        }
+    }
 
     /// Runs `body` with a file open for appending, then renames it over `path`; on any error the
     /// temporary file is removed and the error rethrown.
