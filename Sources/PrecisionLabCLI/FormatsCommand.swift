@@ -7,8 +7,8 @@ struct FormatsCommand: ParsableCommand {
         commandName: "formats",
         abstract: "Print the number formats; with --report, check them against MPFR and write a Markdown report.",
         discussion: """
-        The conformance run compares every 8- and 16-bit pattern, conversions from Float64 and Float32 into every
-        format, and Float16/BFloat16 + - * / sqrt fma with MPFR's correctly rounded results. It exits 1 if any
+        The conformance run compares every 8- and 16-bit pattern, conversions from Float64 and Float32 into every \
+        format, and Float16/BFloat16 + - * / sqrt fma with MPFR's correctly rounded results. It exits 1 if any \
         check of the lab's own code disagrees with MPFR.
         """
     )

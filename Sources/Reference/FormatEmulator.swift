@@ -101,6 +101,18 @@ public final class FormatEmulator {
         return finish(mpfr_check_range(r, t, MPFR_RNDN), saturating: saturating)
     }
 
+    /// The square root of a BigFloat (in MPFR's default range), correctly rounded to the format: the root is
+    /// rounded to p bits in the wide range, then the narrow range and subnormal rounding are applied with its
+    /// ternary value, which gives the single correct rounding.
+    public func roundSquareRoot(of value: BigFloat) -> Double {
+        if value.isNaN || (value.isNegative && !value.isZero) { return .nan }
+        if value.isInfinite { return round(Double.infinity) }
+        widen()
+        let t = value.withUnsafeMPFR { mpfr_sqrt(r, $0, MPFR_RNDN) }
+        narrow()
+        return finish(mpfr_check_range(r, t, MPFR_RNDN))
+    }
+
     /// Operands are first rounded to the format (a no-op for values of the format).
     public func add(_ a: Double, _ b: Double) -> Double { load(x, a); load(y, b); return finish(mpfr_add(r, x, y, MPFR_RNDN)) }
     public func subtract(_ a: Double, _ b: Double) -> Double { load(x, a); load(y, b); return finish(mpfr_sub(r, x, y, MPFR_RNDN)) }
