@@ -10,6 +10,11 @@ public enum NormOrder: Hashable, Sendable, CustomStringConvertible {
     /// max |x|.
     case infinity
 
+    /// The norm from its exact reduction (Σ|x|, Σx² or max|x|), correctly rounded once to `format`.
+    public func norm(ofReduction reduction: BigFloat, format: FloatFormat) -> Double {
+        FormatEmulator.with(format) { self == .two ? $0.roundSquareRoot(of: reduction) : $0.round(reduction) }
+    }
+
     public var description: String {
         switch self {
         case .one: return "1"
@@ -55,10 +60,7 @@ public enum MPFRNorm {
 
     /// The norm of `values`, correctly rounded (to nearest, ties to even) to `format`, as its exact Double value.
     public static func norm(_ values: [Double], order: NormOrder, format: FloatFormat = .float64) -> Double {
-        let reduction = exactReduction(values, order: order)
-        return FormatEmulator.with(format) { emulator in
-            order == .two ? emulator.roundSquareRoot(of: reduction) : emulator.round(reduction)
-        }
+        order.norm(ofReduction: exactReduction(values, order: order), format: format)
     }
 }
 
