@@ -59,10 +59,11 @@ public enum FormatConformance {
     public static func conversionInputs(for format: FloatFormat, count: Int, seed: UInt64) -> [Double] {
         var rng = SeededGenerator(seed: seed)
         var values = edgeCases(for: format)
-        values.reserveCapacity(values.count + count)
+        let total = values.count + count
+        values.reserveCapacity(total)
         let low = Double(format.emin - format.precision - 4), high = Double(format.emax + 4)
         let mask = format.bitWidth == 64 ? UInt64.max : (UInt64(1) << UInt64(format.bitWidth)) - 1
-        while values.count < count + edgeCases(for: format).count {
+        while values.count < total {
             switch rng.next() % 4 {
             case 0:
                 values.append(Double(bitPattern: rng.next()))
