@@ -6,7 +6,7 @@ extension BFloat16: BinaryFloatingPoint {
     public typealias Stride = BFloat16
     public typealias Magnitude = BFloat16
     public typealias IntegerLiteralType = Int
-    public typealias FloatLiteralType = Float
+    public typealias FloatLiteralType = Double
 
     @inlinable public static var exponentBitCount: Int { 8 }
     @inlinable public static var significandBitCount: Int { 7 }
@@ -18,9 +18,25 @@ extension BFloat16: BinaryFloatingPoint {
     @inlinable public init(sign: FloatingPointSign, exponent: Int, significand: BFloat16) {
         self.init(Double(sign: sign, exponent: exponent, significand: Double(significand)))
     }
-    @inlinable public init(floatLiteral value: Float) { self.init(value) }
-    @inlinable public init(integerLiteral value: Int) { self.init(Float(value)) }
-    @inlinable public init(_ value: Int) { self.init(Double(value)) }
+    /// A decimal literal is rounded to Double by the compiler, then once more here: Double has 45 more bits, so
+    /// only literals within 2^-53 of a bfloat16 tie can round the wrong way.
+    @inlinable public init(floatLiteral value: Double) { self.init(value) }
+    @inlinable public init(integerLiteral value: Int) { self = BFloat16.rounding(value) }
+    @inlinable public init(_ value: Int) { self = BFloat16.rounding(value) }
+
+    /// An Int rounded once: Double holds it exactly below 2^53; above, the bits shifted out are kept as a sticky
+    /// bit (round to odd), so the final rounding to bfloat16 is still a single correct one. (The standard
+    /// library's generic `_convert` cannot be used here: it builds values from integer literals.)
+    @inlinable static func rounding(_ value: Int) -> BFloat16 {
+        var m = value.magnitude
+        var shift = 0
+        while m >= 1 << 53 {
+            m = (m >> 1) | (m & 1)
+            shift += 1
+        }
+        let d = Double(sign: value < 0 ? .minus : .plus, exponent: shift, significand: Double(m))
+        return BFloat16(d)
+    }
     @inlinable public init<Source: BinaryInteger>(_ value: Source) { self = BFloat16._convert(from: value).value }
     @inlinable public init?<Source: BinaryInteger>(exactly value: Source) {
         let (result, exact) = BFloat16._convert(from: value)

@@ -55,9 +55,10 @@ extension BFloat16: CustomStringConvertible, CustomDebugStringConvertible, Lossl
     /// spelling is exact and round-trips.
     public var description: String { floatValue.description }
     public var debugDescription: String { "BFloat16(\(floatValue), bitPattern: 0x\(String(bitPattern, radix: 16)))" }
-    /// Parses with Float, then rounds: a decimal far from a Float tie rounds correctly.
+    /// Parses with Double (correctly rounded), then rounds to bfloat16: only a decimal within 2^-53 of a
+    /// bfloat16 tie can round the wrong way.
     public init?(_ description: String) {
-        guard let value = Float(description) else { return nil }
+        guard let value = Double(description) else { return nil }
         self.init(value)
     }
 }

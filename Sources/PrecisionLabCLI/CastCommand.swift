@@ -7,8 +7,9 @@ struct CastCommand: ParsableCommand {
         commandName: "cast",
         abstract: "Convert every tensor of a .safetensors or .npy file to another format, and say what it cost.",
         discussion: """
-        Rounds to nearest, ties to even, once, from the source value (ml_dtypes/numpy semantics; --via-f32 rounds \
-        Float64 sources to Float32 first, as ml_dtypes and PyTorch do). Past the largest finite value a result \
+        Rounds to nearest, ties to even, once, from the source value: numpy's semantics, and ml_dtypes' for \
+        Float32 sources. ml_dtypes and PyTorch round Float64 sources to Float32 first (two roundings), which \
+        --via-f32 reproduces. Past the largest finite value a result \
         becomes inf, or NaN in e4m3 (no inf); --saturate clamps to ±largest finite instead. Names, shapes and \
         metadata are kept; integer tensors are copied unchanged. The output format follows the extension of \
         --out; bf16, e4m3 and e5m2 can only be written to .safetensors. Prints, per tensor, how many values became \

@@ -26,7 +26,7 @@ struct FormatsCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard (1...100_000_000).contains(samples) else { throw ValidationError("--samples must be between 1 and 100000000") }
     }
 
     func run() throws {

@@ -57,7 +57,8 @@ enum Main {
     }
 
     static func fail(_ message: String, code: Int32, hint: String? = nil) -> Never {
-        var line = "precision-lab: error: " + message.replacingOccurrences(of: "Error: ", with: "")
+        // Paths and tensor names come from the user's files: escape control characters to keep one line.
+        var line = "precision-lab: error: " + escapingControlCharacters(message.replacingOccurrences(of: "Error: ", with: ""))
         if let hint { line += " (\(hint))" }
         Terminal.stderr(line)
         exit(code)

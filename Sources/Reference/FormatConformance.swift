@@ -18,9 +18,10 @@ public struct ConformanceResult: Sendable, Equatable {
 /// cases where it is not. The implementation under test is passed in as closures, so a test can also show that
 /// a wrong implementation is caught.
 public enum FormatConformance {
-    /// Values agree when both are NaN, or they are equal and have the same sign (so -0 != +0).
+    /// Values agree when they are equal with the same sign (so -0 != +0), or both NaN with the same sign
+    /// (ml_dtypes keeps the sign of NaN through casts).
     @inlinable public static func same(_ a: Double, _ b: Double) -> Bool {
-        (a.isNaN && b.isNaN) || (a == b && a.sign == b.sign)
+        (a.isNaN && b.isNaN || a == b) && a.sign == b.sign
     }
 
     /// A value and, when it belongs to `format`, its bit pattern there; otherwise its Double bits.

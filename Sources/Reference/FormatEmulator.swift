@@ -9,12 +9,15 @@ import Glibc
 /// subnormal range using the ternary value, so there is exactly one rounding, as IEEE 754 requires.
 ///
 /// The exponent range is process state in MPFR (thread-local in thread-safe builds, global otherwise), so it is
-/// changed only inside `FormatEmulator.with`, which holds a process-wide recursive lock and restores the range
-/// before returning. Use one scope for a batch of operations: entering it costs a lock and four mpfr_init2.
+/// changed only inside `FormatEmulator.with`, which holds a process-wide recursive lock, and only for the
+/// duration of each operation: the body of a scope, nested scopes and BigFloat arithmetic in it all run in the
+/// range that was in force. Use one scope for a batch of operations: entering it costs a lock and four mpfr_init2.
 public final class FormatEmulator {
     public let format: FloatFormat
     private let x, y, z, r: UnsafeMutablePointer<__mpfr_struct>
-    private let savedEmin: Int, savedEmax: Int
+    /// The range to come back to after each operation: whatever was in force when the operation began.
+    private var savedEmin = 0, savedEmax = 0
+    private var closed = false
 
     nonisolated(unsafe) private static var mutex: pthread_mutex_t = {
         var attributes = pthread_mutexattr_t()
@@ -25,7 +28,8 @@ public final class FormatEmulator {
         return mutex
     }()
 
-    /// Runs `body` with MPFR's exponent range set to `format`'s. Scopes may nest (also for other formats).
+    /// Runs `body` with an emulator of `format`. Scopes may nest (also for other formats), and BigFloat
+    /// arithmetic inside the body is unaffected. The emulator must not escape the body.
     public static func with<R>(_ format: FloatFormat, _ body: (FormatEmulator) throws -> R) rethrows -> R {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
@@ -42,22 +46,24 @@ public final class FormatEmulator {
             return p
         }
         (x, y, z, r) = (make(), make(), make(), make())
-        savedEmin = shim_mpfr_emin()
-        savedEmax = shim_mpfr_emax()
-        narrow()
     }
 
-    private func narrow() {
+    /// Runs one MPFR computation in the format's exponent range, restoring the previous range afterwards.
+    private func narrowed<T>(_ body: () -> T) -> T {
+        precondition(!closed, "a FormatEmulator was used outside its FormatEmulator.with scope")
+        savedEmin = shim_mpfr_emin()
+        savedEmax = shim_mpfr_emax()
         _ = shim_mpfr_set_emin(format.mpfrEmin)
         _ = shim_mpfr_set_emax(format.mpfrEmax)
-    }
-    private func widen() {
-        _ = shim_mpfr_set_emin(savedEmin)
-        _ = shim_mpfr_set_emax(savedEmax)
+        defer {
+            _ = shim_mpfr_set_emin(savedEmin)
+            _ = shim_mpfr_set_emax(savedEmax)
+        }
+        return body()
     }
 
     private func close() {
-        widen()
+        closed = true
         for p in [x, y, z, r] {
             mpfr_clear(p)
             p.deallocate()
@@ -87,7 +93,7 @@ public final class FormatEmulator {
         if value.isInfinite && (saturating || !format.hasInfinity) {
             return saturating ? (value < 0 ? -format.largestFinite : format.largestFinite) : (value < 0 ? -Double.nan : .nan)
         }
-        return finish(mpfr_set_d(r, value, MPFR_RNDN), saturating: saturating)
+        return narrowed { finish(mpfr_set_d(r, value, MPFR_RNDN), saturating: saturating) }
     }
 
     /// A BigFloat (which lives in MPFR's default range) correctly rounded to the format.
@@ -95,10 +101,9 @@ public final class FormatEmulator {
         if value.isNaN { return value.isNegative ? -Double.nan : .nan }
         if value.isInfinite { return round(value.isNegative ? -Double.infinity : .infinity, saturating: saturating) }
         // Round to p bits in the wide range, then let mpfr_check_range apply the narrow one using the ternary value.
-        widen()
+        precondition(!closed, "a FormatEmulator was used outside its FormatEmulator.with scope")
         let t = value.withUnsafeMPFR { shim_mpfr_set(r, $0, MPFR_RNDN) }
-        narrow()
-        return finish(mpfr_check_range(r, t, MPFR_RNDN), saturating: saturating)
+        return narrowed { finish(mpfr_check_range(r, t, MPFR_RNDN), saturating: saturating) }
     }
 
     /// The square root of a BigFloat (in MPFR's default range), correctly rounded to the format: the root is
@@ -107,21 +112,27 @@ public final class FormatEmulator {
     public func roundSquareRoot(of value: BigFloat) -> Double {
         if value.isNaN || (value.isNegative && !value.isZero) { return .nan }
         if value.isInfinite { return round(Double.infinity) }
-        widen()
+        precondition(!closed, "a FormatEmulator was used outside its FormatEmulator.with scope")
         let t = value.withUnsafeMPFR { mpfr_sqrt(r, $0, MPFR_RNDN) }
-        narrow()
-        return finish(mpfr_check_range(r, t, MPFR_RNDN))
+        return narrowed { finish(mpfr_check_range(r, t, MPFR_RNDN)) }
     }
 
     /// Operands are first rounded to the format (a no-op for values of the format).
-    public func add(_ a: Double, _ b: Double) -> Double { load(x, a); load(y, b); return finish(mpfr_add(r, x, y, MPFR_RNDN)) }
-    public func subtract(_ a: Double, _ b: Double) -> Double { load(x, a); load(y, b); return finish(mpfr_sub(r, x, y, MPFR_RNDN)) }
-    public func multiply(_ a: Double, _ b: Double) -> Double { load(x, a); load(y, b); return finish(mpfr_mul(r, x, y, MPFR_RNDN)) }
-    public func divide(_ a: Double, _ b: Double) -> Double { load(x, a); load(y, b); return finish(mpfr_div(r, x, y, MPFR_RNDN)) }
-    public func squareRoot(_ a: Double) -> Double { load(x, a); return finish(mpfr_sqrt(r, x, MPFR_RNDN)) }
+    public func add(_ a: Double, _ b: Double) -> Double {
+        narrowed { load(x, a); load(y, b); return finish(mpfr_add(r, x, y, MPFR_RNDN)) }
+    }
+    public func subtract(_ a: Double, _ b: Double) -> Double {
+        narrowed { load(x, a); load(y, b); return finish(mpfr_sub(r, x, y, MPFR_RNDN)) }
+    }
+    public func multiply(_ a: Double, _ b: Double) -> Double {
+        narrowed { load(x, a); load(y, b); return finish(mpfr_mul(r, x, y, MPFR_RNDN)) }
+    }
+    public func divide(_ a: Double, _ b: Double) -> Double {
+        narrowed { load(x, a); load(y, b); return finish(mpfr_div(r, x, y, MPFR_RNDN)) }
+    }
+    public func squareRoot(_ a: Double) -> Double { narrowed { load(x, a); return finish(mpfr_sqrt(r, x, MPFR_RNDN)) } }
     /// a * b + c with one rounding.
     public func fma(_ a: Double, _ b: Double, _ c: Double) -> Double {
-        load(x, a); load(y, b); load(z, c)
-        return finish(mpfr_fma(r, x, y, z, MPFR_RNDN))
+        narrowed { load(x, a); load(y, b); load(z, c); return finish(mpfr_fma(r, x, y, z, MPFR_RNDN)) }
     }
 }

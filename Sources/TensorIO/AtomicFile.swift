@@ -67,6 +67,13 @@ public struct AtomicFile {
     }
 
     private func commit() throws(TensorIOError) {
+        // Data on disk before the rename makes it visible, so a crash cannot leave a short file under the name.
+        if fsync(fd) != 0 {
+            let reason = systemError()
+            close(fd)
+            unlink(temporaryPath)
+            throw TensorIOError(path: path, message: "cannot write: \(reason)")
+        }
         if close(fd) != 0 {
             let reason = systemError()
             unlink(temporaryPath)

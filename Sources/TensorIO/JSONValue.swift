@@ -221,26 +221,28 @@ private struct JSONParser {
         index += 1
         let start = index
         var runStart = index
-        var decoded: [UInt8]? = nil
+        // One buffer appended in place: copying it per escape would make hostile headers quadratic.
+        var decoded: [UInt8] = []
+        var escaped = false
         while true {
             guard index < bytes.count else { throw failure("unterminated string") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") { break }
             if byte < 0x20 { throw failure("raw control character \(describe(byte)) in string") }
             guard byte == UInt8(ascii: "\\") else { index += 1; continue }
-            var out = decoded ?? []
-            out.append(contentsOf: bytes[runStart..<index])
+            escaped = true
+            decoded.append(contentsOf: bytes[runStart..<index])
             index += 1
             guard index < bytes.count else { throw failure("unterminated string") }
             let escape = bytes[index]
             index += 1
             switch escape {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): decoded.append(escape)
+            case UInt8(ascii: "b"): decoded.append(0x08)
+            case UInt8(ascii: "f"): decoded.append(0x0C)
+            case UInt8(ascii: "n"): decoded.append(0x0A)
+            case UInt8(ascii: "r"): decoded.append(0x0D)
+            case UInt8(ascii: "t"): decoded.append(0x09)
             case UInt8(ascii: "u"):
                 var value = try parseHex4()
                 if (0xD800...0xDBFF).contains(value) {
@@ -255,20 +257,19 @@ private struct JSONParser {
                     throw failure("lone low surrogate in \\u escape")
                 }
                 guard let scalar = Unicode.Scalar(value) else { throw failure("invalid \\u escape") }
-                UTF8.encode(scalar) { out.append($0) }
+                UTF8.encode(scalar) { decoded.append($0) }
             default:
                 index -= 1
                 throw failure("invalid escape \\\(describe(escape))")
             }
-            decoded = out
             runStart = index
         }
         let end = index
         index += 1   // closing quote
         let text: String?
-        if var out = decoded {
-            out.append(contentsOf: bytes[runStart..<end])
-            text = String(validating: out, as: UTF8.self)
+        if escaped {
+            decoded.append(contentsOf: bytes[runStart..<end])
+            text = String(validating: decoded, as: UTF8.self)
         } else {
             text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
         }

@@ -83,7 +83,8 @@ public struct CastStatistics: Sendable, Equatable {
         if x == 0 { return }
         if y == 0 { flushedToZero += 1; return }
         if y.magnitude < format.smallestNormal { becameSubnormal += 1 }
-        if saturating && y.magnitude == format.largestFinite && x.magnitude > format.largestFinite { saturated += 1 }
+        // Saturated: clamped where plain rounding would have overflowed (65510 -> 65504 in Float16 is rounding).
+        if saturating && x.magnitude > format.largestFinite && !format.decode(format.encode(x)).isFinite { saturated += 1 }
         // Compare without dividing: a division per element would sit on the loop's critical path.
         let difference = (y - x).magnitude
         if difference > maxRelativeError * x.magnitude {

@@ -17,7 +17,7 @@ public struct TensorIOError: Error, CustomStringConvertible, Sendable {
 
 /// Escapes characters that would break a one-line message: C0/C1 controls, DEL and the Unicode line and
 /// paragraph separators.
-func escapingControlCharacters(_ text: String) -> String {
+public func escapingControlCharacters(_ text: String) -> String {
     guard text.unicodeScalars.contains(where: needsEscape) else { return text }
     var out = ""
     for scalar in text.unicodeScalars {

@@ -36,9 +36,8 @@ import Testing
         let format = try #require(FloatFormat(named: target))
         // The default is MPFR's correctly rounded result, everywhere.
         let input = try #require(try TensorFile(path: CLI.fixture("cast/inputs.safetensors")).tensor(named: "f64"))
-        var wrong = 0
-        for i in 0..<input.count where !FormatConformance.same(onceView.value(at: i), BigFloat(input.value(at: i)).rounded(to: format)) {
-            wrong += 1
+        let wrong = FormatEmulator.with(format) { emulator in
+            (0..<input.count).filter { !FormatConformance.same(onceView.value(at: $0), emulator.round(input.value(at: $0))) }.count
         }
         #expect(wrong == 0)
         if target == "f16" {
@@ -86,6 +85,12 @@ import Testing
 
         let saturated = try CLI.run(["cast", input, "--to", "e4m3", "--out", dir.appendingPathComponent("s.safetensors").path, "--saturate", "--json"])
         #expect(saturated.stdout.contains("\"saturated\": 3") && saturated.stdout.contains("\"became_nan\": 0"))
+        // 65510 rounds to 65504 in Float16 without any clamping: not saturated.
+        let near = dir.appendingPathComponent("near.npy").path
+        try TensorWriter.write(path: near, format: .npy, tensors: [(TensorSpec(name: "n", dtype: .f64, shape: [3]),
+                                                                    [65510.0, 65504, 70000].flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })])
+        let clamp = try CLI.run(["cast", near, "--to", "f16", "--out", dir.appendingPathComponent("n.npy").path, "--saturate", "--json"])
+        #expect(clamp.stdout.contains("\"saturated\": 1"), "\(clamp.stdout)")
         let table = try CLI.run(["cast", input, "--to", "bf16", "--out", dir.appendingPathComponent("b.safetensors").path])
         #expect(table.status == 0 && table.stdout.contains("->inf") && table.stdout.contains("g"))
     }
@@ -133,6 +138,11 @@ import Testing
             .expectUsageError(naming: "inputs.safetensors")
         let nowhere = dir.appendingPathComponent("no/such/dir/out.safetensors").path
         try CLI.run(["cast", CLI.fixture("cast/inputs.safetensors"), "--to", "f16", "--out", nowhere]).expectUsageError(naming: nowhere)
+        // A tensor name with a newline still gives a one-line message.
+        let oddName = dir.appendingPathComponent("odd.safetensors").path
+        try TensorWriter.write(path: oddName, format: .safetensors, tensors: [(TensorSpec(name: "a\nb", dtype: .i32, shape: [1]), [0, 0, 0, 0])])
+        try CLI.run(["cast", oddName, "--to", "f16", "--out", dir.appendingPathComponent("odd.npy").path]).expectUsageError(naming: oddName)
+        try FileManager.default.removeItem(atPath: oddName)
         // Nothing was written, and no temporary file was left behind.
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["empty.npy", "truncated.safetensors"])
 

@@ -74,3 +74,24 @@ import Testing
         #expect(Set([BFloat16(0), BFloat16(-0.0)]).count == 1)
     }
 }
+
+@Suite struct BFloat16InitializerTests {
+    @Test func integersRoundOnce() {
+        let literal: BFloat16 = 16_842_753  // 2^24 + 2^16 + 1: just above a tie once the 1 is kept
+        #expect(literal == BFloat16(16_908_288.0))
+        let big = (1 << 60) + (1 << 52) + 1
+        #expect(BFloat16(big) == BFloat16(Int64(big)))
+        #expect(Double(BFloat16(big)) == 0x1p60 + 0x1p53)
+        let decimal: BFloat16 = 1.00390625000001  // above the tie 1 + 2^-8
+        #expect(decimal == BFloat16(1.0078125))
+        #expect(BFloat16("1.00390625000001") == BFloat16(1.0078125))
+    }
+
+    @Test func negativeNeighbours() {
+        for bits in UInt16(0x8001)...UInt16(0xFF7F) {
+            let x = BFloat16(bitPattern: bits)
+            #expect(x.nextDown.bitPattern == bits + 1 && x.nextUp.bitPattern == bits - 1)
+            #expect(x.ulp == x.magnitude.ulp)
+        }
+    }
+}

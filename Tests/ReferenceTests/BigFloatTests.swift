@@ -105,3 +105,17 @@ import Testing
         #expect(BigFloat.liveCount < before + 1_000)
     }
 }
+
+/// Emulation scopes nest, and BigFloat arithmetic inside one runs in MPFR's full range.
+@Suite struct FormatEmulatorScopeTests {
+    @Test func nestedScopesAndBigFloatInside() {
+        let inner = FormatEmulator.with(.float8E4M3FN) { _ in BigFloat(1000.0).rounded(to: .float16) }
+        #expect(inner == 1000)
+        #expect(FormatEmulator.with(.float16) { $0.round(BigFloat(1e6)) } == .infinity)  // 1e6 overflows Float16: correct
+        #expect(FormatEmulator.with(.float16) { _ in (BigFloat(3) * BigFloat(100_000)).doubleValue() } == 300_000)
+        let mixed = FormatEmulator.with(.bfloat16) { outer in
+            (outer.add(1, 0x1p-9), FormatEmulator.with(.float16) { $0.add(1, 0x1p-9) }, outer.multiply(3e38, 2))
+        }
+        #expect(mixed.0 == 1 && mixed.1 == 1 + 0x1p-9 && mixed.2 == .infinity)
+    }
+}

