@@ -15,8 +15,6 @@ import Glibc
 public final class FormatEmulator {
     public let format: FloatFormat
     private let x, y, z, r: UnsafeMutablePointer<__mpfr_struct>
-    /// The range to come back to after each operation: whatever was in force when the operation began.
-    private var savedEmin = 0, savedEmax = 0
     private var closed = false
 
     nonisolated(unsafe) private static var mutex: pthread_mutex_t = {
@@ -48,16 +46,15 @@ public final class FormatEmulator {
         (x, y, z, r) = (make(), make(), make(), make())
     }
 
-    /// Runs one MPFR computation in the format's exponent range, restoring the previous range afterwards.
+    /// Runs one MPFR computation in the format's exponent range, then restores the range that was in force.
     private func narrowed<T>(_ body: () -> T) -> T {
         precondition(!closed, "a FormatEmulator was used outside its FormatEmulator.with scope")
-        savedEmin = shim_mpfr_emin()
-        savedEmax = shim_mpfr_emax()
+        let (emin, emax) = (shim_mpfr_emin(), shim_mpfr_emax())
         _ = shim_mpfr_set_emin(format.mpfrEmin)
         _ = shim_mpfr_set_emax(format.mpfrEmax)
         defer {
-            _ = shim_mpfr_set_emin(savedEmin)
-            _ = shim_mpfr_set_emax(savedEmax)
+            _ = shim_mpfr_set_emin(emin)
+            _ = shim_mpfr_set_emax(emax)
         }
         return body()
     }

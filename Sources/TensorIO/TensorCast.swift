@@ -1,7 +1,4 @@
 import Formats
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension TensorDType {
     /// The number format of a floating-point dtype.
