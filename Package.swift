@@ -40,7 +40,7 @@ let package = Package(
         ),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Reference"], swiftSettings: cpuFlags),
         .testTarget(name: "ReferenceTests", dependencies: ["Formats", "Reference"], swiftSettings: cpuFlags),
-        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"], swiftSettings: cpuFlags),
+        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "Formats"], swiftSettings: cpuFlags),
         .testTarget(name: "CLITests", dependencies: ["PrecisionLab", "PrecisionLabCLI"], swiftSettings: cpuFlags),
     ]
 )

@@ -1,10 +1,11 @@
+import Formats
 import Testing
 import TensorIO
 
 /// Seeded mutation fuzzing of the parsers, from memory. Each mutant must either parse into views that lie
 /// inside the buffer with sizes matching their shapes, or throw a one-line TensorIOError. (`parse` has typed
 /// throws, so "throws something else" is already impossible at compile time; crashes and hangs are what
-/// this test hunts.) Deterministic: SplitMix64 with fixed seeds.
+/// this test hunts.) Deterministic: the lab's SeededGenerator with fixed seeds.
 @Suite("Mutation fuzzing")
 struct MutationFuzzTests {
     struct Outcome { var parsed = 0; var rejected = 0; var failures: [String] = [] }
@@ -14,7 +15,7 @@ struct MutationFuzzTests {
 
     /// Valid seed images: the Python fixtures plus writer output with every dtype.
     static func seeds(_ format: TensorFileFormat) throws -> [[UInt8]] {
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         if format == .npy {
             var images = try Fixtures.npyFiles.map(Fixtures.bytes)
             images.append(try TensorWriter.encode(format: .npy, tensors: [(TensorSpec(name: "x", dtype: .f16, shape: [2, 1, 3], fortranOrder: true), rng.bytes(12))]))
@@ -38,7 +39,7 @@ struct MutationFuzzTests {
         }
     }
 
-    static func mutate(_ image: inout [UInt8], header: Range<Int>, format: TensorFileFormat, rng: inout SplitMix64) {
+    static func mutate(_ image: inout [UInt8], header: Range<Int>, format: TensorFileFormat, rng: inout SeededGenerator) {
         func position(in range: Range<Int>) -> Int? {
             let clamped = range.clamped(to: 0..<image.count)
             return clamped.isEmpty ? nil : clamped.lowerBound + rng.below(clamped.count)
@@ -121,7 +122,7 @@ struct MutationFuzzTests {
     func run(_ format: TensorFileFormat, iterations: Int, seed: UInt64) throws -> Outcome {
         let seeds = try Self.seeds(format)
         let headers = seeds.map { Self.headerRange($0, format) }
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var outcome = Outcome()
         let path = format == .npy ? "fuzz/mutant.npy" : "fuzz/mutant.safetensors"
         for _ in 0..<iterations {

@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 import TensorIO
 
@@ -20,18 +21,8 @@ enum Fixtures {
                                    "metadata_only.safetensors"]
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast and deterministic, so every randomized test replays
-/// exactly from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// Helpers on the lab's seeded generator, so every randomized test replays exactly from its seed.
+extension SeededGenerator {
     mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
     mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
 }
