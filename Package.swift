@@ -27,9 +27,10 @@ let package = Package(
         ),
         .target(name: "Formats", swiftSettings: cpuFlags),
         .target(name: "Reference", dependencies: ["CMPFR", "Formats"], swiftSettings: cpuFlags),
+        .target(name: "Reductions", dependencies: ["Formats", "Reference"], swiftSettings: cpuFlags),
         .target(name: "TensorIO", dependencies: ["Formats"], swiftSettings: cpuFlags),
-        .target(name: "Reports", dependencies: ["Formats", "Reference"], swiftSettings: cpuFlags),
-        .target(name: "PrecisionLab", dependencies: ["Formats", "Reference", "TensorIO", "Reports"], swiftSettings: cpuFlags),
+        .target(name: "Reports", dependencies: ["Formats", "Reference", "Reductions"], swiftSettings: cpuFlags),
+        .target(name: "PrecisionLab", dependencies: ["Formats", "Reference", "Reductions", "TensorIO", "Reports"], swiftSettings: cpuFlags),
         .executableTarget(
             name: "PrecisionLabCLI",
             dependencies: [
@@ -40,6 +41,7 @@ let package = Package(
         ),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Reference"], swiftSettings: cpuFlags),
         .testTarget(name: "ReferenceTests", dependencies: ["Formats", "Reference"], swiftSettings: cpuFlags),
+        .testTarget(name: "ReductionsTests", dependencies: ["Formats", "Reference", "Reductions"], swiftSettings: cpuFlags),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "Formats"], swiftSettings: cpuFlags),
         .testTarget(name: "CLITests", dependencies: ["PrecisionLab", "PrecisionLabCLI"], swiftSettings: cpuFlags),
     ]

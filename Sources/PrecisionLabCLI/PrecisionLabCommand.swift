@@ -13,7 +13,7 @@ struct PrecisionLabCommand: ParsableCommand {
         Exit codes: 0 success; 1 a check failed; 2 bad usage or unreadable input (one line on stderr).
         """,
         version: PrecisionLabVersion.string,
-        subcommands: [FormatsCommand.self, CastCommand.self]
+        subcommands: [FormatsCommand.self, CastCommand.self, NormCommand.self, CheckCommand.self, BenchCommand.self]
     )
 }
 

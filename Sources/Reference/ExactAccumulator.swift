@@ -137,12 +137,15 @@ public enum ExactNorm {
                 if order == .one { accumulator.addMagnitude(Double(x)) } else { accumulator.addSquare(Double(x)) }
             }
             return accumulator.value()
+        case .p:
+            return MPFRNorm.exactReduction(values.map(Double.init), order: order)
         }
     }
 
     /// The norm correctly rounded to `format`.
     public static func norm<C: Collection>(_ values: C, order: NormOrder, format: FloatFormat = .float64) -> Double
     where C.Element: LabScalar {
-        order.norm(ofReduction: reduction(values, order: order), format: format)
+        if case .p = order, order.integerExponent == nil { return MPFRNorm.norm(values.map(Double.init), order: order, format: format) }
+        return order.norm(ofReduction: reduction(values, order: order), format: format)
     }
 }

@@ -114,6 +114,16 @@ public final class FormatEmulator {
         return narrowed { finish(mpfr_check_range(r, t, MPFR_RNDN)) }
     }
 
+    /// The k-th root of a non-negative BigFloat, correctly rounded to the format (as `roundSquareRoot`).
+    public func roundRoot(of value: BigFloat, degree k: Int) -> Double {
+        precondition(k >= 1)
+        if value.isNaN || (value.isNegative && !value.isZero) { return .nan }
+        if value.isInfinite { return round(Double.infinity) }
+        precondition(!closed, "a FormatEmulator was used outside its FormatEmulator.with scope")
+        let t = value.withUnsafeMPFR { mpfr_rootn_ui(r, $0, UInt(k), MPFR_RNDN) }
+        return narrowed { finish(mpfr_check_range(r, t, MPFR_RNDN)) }
+    }
+
     /// Operands are first rounded to the format (a no-op for values of the format).
     public func add(_ a: Double, _ b: Double) -> Double {
         narrowed { load(x, a); load(y, b); return finish(mpfr_add(r, x, y, MPFR_RNDN)) }

@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import PrecisionLab
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check a norm computed by another kernel against the exact norm; the exit code tells CI.",
+        discussion: """
+        The expected value is rounded to --format, and its distance from the exact norm correctly rounded to \
+        --format is counted in ulps (steps between adjacent values of the format; 0 means correctly rounded). \
+        The check passes when that distance is at most --tolerance-ulps; a NaN or inf passes only against the \
+        same. Without --tensor the value is checked against the total norm of all F16/BF16/F32/F64 tensors \
+        (a one-tensor file: that tensor's norm). --expect-file takes a JSON object {"tensor name": value, ...} \
+        (values as numbers or "inf"/"-inf"/"nan"; the key "total" is the total norm unless a tensor has that \
+        name). Exit 0 when every check passes, 1 when one fails, 2 for bad input.
+        """
+    )
+
+    @Argument(help: "A .safetensors or .npy file.")
+    var input: String
+
+    @Option(help: "The value to check (decimal, hex float, inf or nan).")
+    var expect: String?
+
+    @Option(name: .customLong("expect-file"), help: "A JSON object of expected values by tensor name.")
+    var expectFile: String?
+
+    @Option(help: "Check against this tensor's norm (default: the total norm).")
+    var tensor: String?
+
+    @Option(help: "Norm order: 1, 2, inf, or any p > 0.")
+    var ord = "2"
+
+    @Option(name: .customLong("tolerance-ulps"), help: "Allowed distance in ulps of --format.")
+    var toleranceUlps = 0.0
+
+    @Option(help: "The format the kernel's result is in: f16, bf16, f32 or f64.")
+    var format = "f64"
+
+    @Flag(help: "Print one JSON document instead of the table.")
+    var json = false
+
+    func validate() throws {
+        _ = try parseOrder(ord)
+        guard toleranceUlps.isFinite && toleranceUlps >= 0 else {
+            throw ValidationError("--tolerance-ulps must be a finite number >= 0")
+        }
+        guard let f = FloatFormat(named: format), FloatBuffer.arithmeticFormats.contains(f) else {
+            throw ValidationError("--format '\(format)' is not one of f16, bf16, f32, f64")
+        }
+        guard (expect == nil) != (expectFile == nil) else {
+            throw ValidationError("give exactly one of --expect and --expect-file")
+        }
+        if let expect, parseNumber(expect) == nil { throw ValidationError("--expect '\(expect)' is not a number") }
+        if expectFile != nil && tensor != nil { throw ValidationError("--tensor cannot be combined with --expect-file") }
+    }
+
+    func run() throws {
+        let order = try parseOrder(ord)
+        let target = FloatFormat(named: format)!
+        let inputs = try NormInputs(path: input, tensor: tensor)
+        var wanted = [(name: String, expected: Double, buffers: [FloatBuffer])]()
+        if let expect {
+            wanted.append((tensor ?? (inputs.tensors.count == 1 ? inputs.tensors[0].name : "total"), parseNumber(expect)!,
+                           inputs.tensors.map(\.buffer)))
+        } else if let expectFile {
+            for (key, value) in try readExpectations(expectFile) {
+                if let t = inputs.tensors.first(where: { $0.name == key }) {
+                    wanted.append((key, value, [t.buffer]))
+                } else if key == "total" {
+                    wanted.append((key, value, inputs.tensors.map(\.buffer)))
+                } else {
+                    throw InputError(expectFile, "names tensor '\(key)', which \(input) has no F16/BF16/F32/F64 tensor of")
+                }
+            }
+        }
+        let results = wanted.map { w -> NormCheck in
+            NormCheck(name: w.name, expected: w.expected, exact: FastExactNorm.norm(of: w.buffers, order: order, format: target).value,
+                      format: target, tolerance: toleranceUlps)
+        }
+        if json {
+            print(JSONValue.object([
+                ("ord", order == .infinity ? .string("inf") : .double(order.exponent)),
+                ("format", .string(target.shortName)),
+                ("tolerance_ulps", .double(toleranceUlps)),
+                ("checks", .array(results.map { r in
+                    .object([("name", .string(r.name)), ("expected", .double(r.expected)), ("exact", .double(r.exact)),
+                             ("ulps", .double(r.distance)), ("pass", .bool(r.passed))])
+                })),
+            ]).prettyText)
+        } else {
+            let table = TextTable(
+                header: ["tensor", "exact (\(target.shortName))", "expected", "ulps", "result"],
+                rows: results.map { [$0.name, ReductionReport.number($0.exact), ReductionReport.number($0.expected),
+                                     ReductionReport.number($0.distance), $0.passed ? "ok" : "FAIL"] },
+                numericColumns: [1, 2, 3])
+            print("\(input): \(order)-norm in \(target.name), tolerance \(ReductionReport.number(toleranceUlps)) ulps\n")
+            print(table.markdown)
+        }
+        let failed = results.filter { !$0.passed }
+        if !failed.isEmpty {
+            throw CheckFailed(description: "\(failed.count) of \(results.count) check(s) out of tolerance: "
+                + failed.map { "\($0.name) is \(ReductionReport.number($0.distance)) ulps from the exact norm" }.joined(separator: "; "))
+        }
+    }
+
+    func readExpectations(_ path: String) throws -> [(String, Double)] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw InputError(path, "cannot be read") }
+        let value: JSONValue
+        do { value = try data.withUnsafeBytes { try JSONValue(parsing: $0) } } catch { throw InputError(path, "is not JSON: \(error)") }
+        guard let members = value.objectValue, !members.isEmpty else {
+            throw InputError(path, "must be a non-empty JSON object of expected values by tensor name")
+        }
+        return try members.map { key, v in
+            if let d = v.doubleValue { return (key, d) }
+            if let s = v.stringValue, let d = parseNumber(s), !s.isEmpty, d.isNaN || d.isInfinite { return (key, d) }
+            throw InputError(path, "the value for '\(key)' is not a number")
+        }
+    }
+}
+
+/// One expected value against the exact norm.
+struct NormCheck {
+    var name: String
+    var expected: Double
+    var exact: Double
+    var format: FloatFormat
+    var tolerance: Double
+
+    /// Steps between the expected value rounded to the format and the correctly rounded exact norm.
+    var distance: Double {
+        if exact.isNaN || expected.isNaN { return exact.isNaN && expected.isNaN ? 0 : .infinity }
+        if exact.isInfinite || expected.isInfinite { return exact == expected ? 0 : .infinity }
+        let a = format.encode(expected, saturating: false), b = format.encode(exact, saturating: false)
+        func key(_ bits: UInt64) -> Int64 {
+            let sign = UInt64(1) << UInt64(format.bitWidth - 1)
+            let magnitude = Int64(bitPattern: bits & (sign - 1))
+            return bits & sign != 0 ? -magnitude : magnitude
+        }
+        let rounded = format.decode(a)
+        if !rounded.isFinite { return .infinity }
+        return Double((key(a) - key(b)).magnitude)
+    }
+    var passed: Bool { distance <= tolerance }
+}

@@ -1,0 +1,48 @@
+import Dispatch
+
+/// Fixed partitioning of a reduction: chunk k covers elements [k C, (k+1) C), chunks are reduced independently
+/// and their results kept in chunk order. Threads take contiguous runs of chunks, so the partial results, and
+/// anything combined from them in a fixed order, are the same bits for any thread count.
+public enum ChunkedParallel {
+    /// Elements per chunk of the fast kernels.
+    public static let chunkSize = 1 << 18
+    /// Inputs below this many elements run on the calling thread.
+    public static let parallelThreshold = 1 << 20
+    /// The threads a large reduction uses by default: one per core.
+    public static var defaultThreadCount: Int { max(1, ProcessInfoCores.count) }
+
+    /// `body` applied to every chunk of `0..<count`, results in chunk order.
+    public static func map<R>(count: Int, chunkSize: Int = chunkSize, threads: Int = defaultThreadCount,
+                              _ body: (Range<Int>) -> R) -> [R] {
+        let chunks = max(1, (count + chunkSize - 1) / chunkSize)
+        @Sendable func range(_ k: Int) -> Range<Int> { (k * chunkSize)..<min(count, (k + 1) * chunkSize) }
+        let workers = count < parallelThreshold ? 1 : min(max(1, threads), chunks)
+        if workers == 1 { return (0..<chunks).map { body(range($0)) } }
+        let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: chunks)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        let slots = UncheckedBox(results)
+        withoutActuallyEscaping(body) { body in
+            let work = UncheckedBox(body)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let first = chunks * worker / workers, last = chunks * (worker + 1) / workers
+                for k in first..<last { slots.value[k] = work.value(range(k)) }
+            }
+        }
+        return results.map { $0! }
+    }
+}
+
+/// Hands a value to worker threads that use disjoint parts of it.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum ProcessInfoCores {
+    static let count: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+}

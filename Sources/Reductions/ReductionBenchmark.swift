@@ -1,0 +1,82 @@
+import Formats
+import Reference
+
+/// Throughput of the reductions on one large array per input format, next to a streaming read of the same
+/// array measured in the same run (the memory-bandwidth baseline). Computing only: printing is the CLI's.
+public enum ReductionBenchmark {
+    public struct Row: Sendable, Equatable {
+        public var format: FloatFormat
+        /// An algorithm name, "read" for the streaming read, or "exact" for the correctly rounded norm.
+        public var algorithm: String
+        /// Median wall time of one pass over the array.
+        public var seconds: Double
+        public var count: Int
+        public var bytes: Int
+        public var nanosecondsPerElement: Double { seconds * 1e9 / Double(max(count, 1)) }
+        public var gigabytesPerSecond: Double { Double(bytes) / seconds / 1e9 }
+    }
+
+    /// The array the benchmark reduces: seeded normal-like values (a sum of uniforms), scaled to 1e-3 as
+    /// gradients are, stored in `format`.
+    public static func makeInput(format: FloatFormat, count: Int, seed: UInt64) -> [UInt8] {
+        var rng = SeededGenerator(seed: seed)
+        let size = format.bitWidth / 8
+        var bytes = [UInt8](repeating: 0, count: count * size)
+        bytes.withUnsafeMutableBytes { raw in
+            for i in 0..<count {
+                let v = (rng.nextUnit() + rng.nextUnit() + rng.nextUnit() - 1.5) * 2e-3
+                let bits = format.encode(v, saturating: false)
+                switch size {
+                case 2: raw.storeBytes(of: UInt16(truncatingIfNeeded: bits), toByteOffset: 2 * i, as: UInt16.self)
+                case 4: raw.storeBytes(of: UInt32(truncatingIfNeeded: bits), toByteOffset: 4 * i, as: UInt32.self)
+                default: raw.storeBytes(of: bits, toByteOffset: 8 * i, as: UInt64.self)
+                }
+            }
+        }
+        return bytes
+    }
+
+    /// Seconds for `body`, the median of `repetitions` runs after one warm-up run.
+    public static func median(repetitions: Int, _ body: () -> Void) -> Double {
+        body()
+        var times = [Double]()
+        for _ in 0..<max(1, repetitions) {
+            let start = ContinuousClock.now
+            body()
+            let elapsed = ContinuousClock.now - start
+            times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        }
+        times.sort()
+        return times[times.count / 2]
+    }
+
+    /// Rows for `formats` × (read, each algorithm, exact), L2 norms of `count` elements.
+    public static func run(count: Int, formats: [FloatFormat], algorithms: [ReductionAlgorithm], repetitions: Int = 5,
+                           seed: UInt64 = 1, threads: Int = ChunkedParallel.defaultThreadCount,
+                           progress: (String) -> Void = { _ in }) -> [Row] {
+        var rows = [Row]()
+        for format in formats {
+            let bytes = makeInput(format: format, count: count, seed: seed)
+            bytes.withUnsafeBytes { raw in
+                let x = FloatBuffer(format: format, base: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!, count: count)
+                func measure(_ name: String, repetitions: Int, _ body: () -> Void) {
+                    progress("\(format.shortName) \(name)")
+                    rows.append(Row(format: format, algorithm: name, seconds: median(repetitions: repetitions, body),
+                                    count: count, bytes: x.byteCount))
+                }
+                var sink = 0.0
+                measure("read", repetitions: repetitions) { sink += Double(streamingRead(x, threads: threads) & 1) }
+                for algorithm in algorithms {
+                    // Scalar algorithms in emulated 16-bit arithmetic are slow; one timed run is enough to rank them.
+                    let runs = algorithm.isFast ? repetitions : 1
+                    measure(algorithm.rawValue, repetitions: runs) {
+                        sink += algorithm.evaluate([x], order: .two, threads: threads)
+                    }
+                }
+                measure("exact", repetitions: repetitions) { sink += FastExactNorm.norm(x, order: .two, threads: threads) }
+                if sink == 42 { progress("") }  // keeps the results alive
+            }
+        }
+        return rows
+    }
+}
