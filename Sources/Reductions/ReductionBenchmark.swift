@@ -25,7 +25,13 @@ public enum ReductionBenchmark {
         bytes.withUnsafeMutableBytes { raw in
             for i in 0..<count {
                 let v = (rng.nextUnit() + rng.nextUnit() + rng.nextUnit() - 1.5) * 2e-3
-                let bits = format.encode(v, saturating: false)
+                let bits: UInt64
+                switch format {
+                case .float16: bits = UInt64(Float16(v).bitPattern)
+                case .float32: bits = UInt64(Float(v).bitPattern)
+                case .float64: bits = v.bitPattern
+                default: bits = format.encode(v, saturating: false)
+                }
                 switch size {
                 case 2: raw.storeBytes(of: UInt16(truncatingIfNeeded: bits), toByteOffset: 2 * i, as: UInt16.self)
                 case 4: raw.storeBytes(of: UInt32(truncatingIfNeeded: bits), toByteOffset: 4 * i, as: UInt32.self)
