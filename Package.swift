@@ -41,7 +41,7 @@ let package = Package(
         ),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Reference"], swiftSettings: cpuFlags),
         .testTarget(name: "ReferenceTests", dependencies: ["Formats", "Reference"], swiftSettings: cpuFlags),
-        .testTarget(name: "ReductionsTests", dependencies: ["Formats", "Reference", "Reductions"], swiftSettings: cpuFlags),
+        .testTarget(name: "ReductionsTests", dependencies: ["Formats", "Reference", "Reductions", "TensorIO"], swiftSettings: cpuFlags),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "Formats"], swiftSettings: cpuFlags),
         .testTarget(name: "CLITests", dependencies: ["PrecisionLab", "PrecisionLabCLI"], swiftSettings: cpuFlags),
     ]

@@ -64,7 +64,7 @@ struct BenchReductionsCommand: ParsableCommand {
                                           progress: { Terminal.progress("bench: \($0)") })
         Terminal.endProgress()
         if json {
-            print(JSONValue.array(rows.map(BenchmarkText.json)).prettyText)
+            print(JSONValue.array(rows.map(BenchmarkText.json)).prettyText())
         } else {
             print("2-norm of \(size) elements, \(threads) thread(s); ratio = time / streaming-read time of the same array\n")
             print(BenchmarkText.table(rows).markdown)

@@ -88,7 +88,7 @@ struct CheckCommand: ParsableCommand {
                     .object([("name", .string(r.name)), ("expected", .double(r.expected)), ("exact", .double(r.exact)),
                              ("ulps", .double(r.distance)), ("pass", .bool(r.passed))])
                 })),
-            ]).prettyText)
+            ]).prettyText())
         } else {
             let table = TextTable(
                 header: ["tensor", "exact (\(target.shortName))", "expected", "ulps", "result"],

@@ -54,7 +54,7 @@ struct NormCommand: ParsableCommand {
         Terminal.endProgress()
         let named = zip(inputs.tensors, evaluations).map { (name: $0.name, dtype: $0.dtype, evaluation: $1) }
         if json {
-            print(NormText.json(order: order, tensors: named, total: total).prettyText)
+            print(NormText.json(order: order, tensors: named, total: total).prettyText())
         } else {
             print(NormText.tables(input: input, order: order, tensors: named, total: total), terminator: "")
         }

@@ -8,12 +8,12 @@ import Glibc
 struct PrecisionLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "precision-lab",
-        abstract: "A mixed-precision numerics lab: formats, exact references, tensor files.",
+        abstract: "A mixed-precision numerics lab: formats, exact references, exact norms and reduction algorithms, tensor files.",
         discussion: """
         Exit codes: 0 success; 1 a check failed; 2 bad usage or unreadable input (one line on stderr).
         """,
         version: PrecisionLabVersion.string,
-        subcommands: [FormatsCommand.self, CastCommand.self, NormCommand.self, CheckCommand.self, BenchCommand.self]
+        subcommands: [ReportCommand.self, FormatsCommand.self, CastCommand.self, NormCommand.self, CheckCommand.self, BenchCommand.self]
     )
 }
 

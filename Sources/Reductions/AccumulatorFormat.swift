@@ -27,9 +27,10 @@ public struct AccumulatorFormat: Hashable, Sendable, CustomStringConvertible {
     public var description: String { name }
     /// u = 2^-p.
     public var unitRoundoff: Double { Double(sign: .plus, exponent: -precision, significand: 1) }
-    /// Half the smallest subnormal: the absolute error of a rounding in the subnormal range (0 when it is
-    /// below Float64's range, where it only matters for Float80).
-    public var underflowError: Double { Double(sign: .plus, exponent: emin - precision, significand: 1) }
+    /// The smallest subnormal, a bound on the absolute error of a rounding in the subnormal range (twice the
+    /// half-spacing, so that it is a Double for Float64 too; 0 for Float80, whose subnormals lie below Double's
+    /// range and below any square of a Float64).
+    public var underflowError: Double { Double(sign: .plus, exponent: emin - precision + 1, significand: 1) }
     /// The largest finite value as a Double (inf for Float80).
     public var largestFinite: Double {
         emax > 1023 ? .infinity : Double(sign: .plus, exponent: emax, significand: 2 - Double(sign: .plus, exponent: 1 - precision, significand: 1))

@@ -15,7 +15,9 @@ import Glibc
 /// root, a scale factor...), and a final rounding to the output format when it is narrower.
 public struct ErrorBound: Sendable {
     public var relative: Double
+    /// In units of the reduction, times `absoluteScale`² (kept apart so that it cannot overflow).
     public var absolute: Double
+    public var absoluteScale: Double = 1
     public var extraRoundings: Int
     public var accumulatorUnit: Double
     public var outputUnit: Double
@@ -85,7 +87,8 @@ extension ReductionAlgorithm {
             b.absolute = 2 * eta
         case .scaledTwoPass:
             b.relative = gamma(n + 1, u)
-            b.absolute = largest * largest * eta
+            b.absolute = eta
+            b.absoluteScale = largest
             b.extraRoundings = 1
         case .blue:
             b.relative = gamma(n + 4, u)

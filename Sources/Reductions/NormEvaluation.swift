@@ -106,13 +106,17 @@ public enum NormEvaluator {
 
     /// `bound.normBound` with the reduction scaled by an even power of two into Double's range.
     static func scaledBound(_ bound: ErrorBound, order: NormOrder, reduction: BigFloat) -> Double {
-        guard let e = reduction.exponent else { return bound.normBound(order: order, reduction: 0, absolute: bound.absolute) + bound.finalUnderflow }
+        let scale = bound.absoluteScale
+        guard let e = reduction.exponent else {
+            return bound.normBound(order: order, reduction: 0, absolute: bound.absolute * scale * scale) + bound.finalUnderflow
+        }
         if case .p = order {
-            return bound.normBound(order: order, reduction: reduction.doubleValue(), absolute: bound.absolute) + bound.finalUnderflow
+            return bound.normBound(order: order, reduction: reduction.doubleValue(), absolute: bound.absolute * scale * scale) + bound.finalUnderflow
         }
         let k = e / 2
         let s = reduction.scaled(byPowerOfTwo: -2 * k).doubleValue(rounding: .up)
-        let a = bound.absolute * Double(sign: .plus, exponent: -2 * k, significand: 1)
+        let scaled = scale * Double(sign: .plus, exponent: -k, significand: 1)
+        let a = bound.absolute * scaled * scaled
         let b = bound.normBound(order: order, reduction: s, absolute: a.isFinite ? a : .greatestFiniteMagnitude)
         return b * Double(sign: .plus, exponent: order == .two ? k : 2 * k, significand: 1) + bound.finalUnderflow
     }

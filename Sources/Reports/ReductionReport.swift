@@ -43,3 +43,51 @@ public enum ReductionReport {
         )
     }
 }
+
+extension ReductionReport {
+    /// One table per fixture family: a row per algorithm, a column per format with "error / bound" in ulps of
+    /// the algorithm's output format (O overflow, U underflow, ! above the bound).
+    public static func fixtureTables(_ results: [(fixture: ReductionFixture, evaluation: NormEvaluation)]) -> String {
+        var out = ""
+        for family in ReductionFixture.Family.allCases {
+            let mine = results.filter { $0.fixture.family == family }
+            guard let first = mine.first else { continue }
+            out += "### \(family.rawValue)\n\n"
+            out += mine.map { "\($0.fixture.format.shortName): \($0.fixture.count) values, exact \(first.evaluation.order)-norm "
+                + "\(number($0.evaluation.exact)) (\(number($0.evaluation.exactInStorage)) in \($0.fixture.format.shortName))" }
+                .joined(separator: "; ") + ".\n\n"
+            let algorithms = first.evaluation.algorithms.map(\.algorithm)
+            let table = TextTable(
+                header: ["algorithm"] + mine.map { "\($0.fixture.format.shortName) ulps / bound" },
+                rows: algorithms.map { algorithm in
+                    [algorithm.rawValue] + mine.map { r in
+                        guard let a = r.evaluation.algorithms.first(where: { $0.algorithm == algorithm }) else { return "" }
+                        let bound = a.boundNote != nil ? "none" : figure(a.boundUlps)
+                        let flags = flags(a)
+                        return "\(figure(a.ulps)) / \(bound)" + (flags.isEmpty ? "" : " \(flags)")
+                    }
+                },
+                numericColumns: Set(1...mine.count)
+            )
+            out += table.markdown + "\n"
+        }
+        return out
+    }
+
+    /// The algorithms and their definitions.
+    public static func algorithmList() -> String {
+        ReductionAlgorithm.allCases.map { a in
+            let accumulators = FloatBuffer.arithmeticFormats.map { "\($0.shortName)→\(a.accumulator(for: $0).name)" }.joined(separator: ", ")
+            return "- `\(a.rawValue)`: \(a.summary) (\(accumulators))."
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// Fixtures where an algorithm's error exceeds its bound (a failure of the lab's analysis or code).
+    public static func boundViolations(_ results: [(fixture: ReductionFixture, evaluation: NormEvaluation)]) -> [String] {
+        results.flatMap { r in
+            r.evaluation.algorithms.filter { $0.withinBound == false }.map {
+                "\(r.fixture.name) \($0.algorithm.rawValue): \(figure($0.ulps)) ulps > bound \(figure($0.boundUlps))"
+            }
+        }
+    }
+}

@@ -10,7 +10,7 @@ import Testing
     /// storage format. Every 10th vector is also done with the enclosure disabled (the fallback path alone).
     func check<T: LabScalar>(_ type: T.Type, seed: UInt64) {
         var decidedByEnclosure = 0, total = 0
-        for (k, values) in randomVectors(of: type, count: 10_000, maxLength: 100_000, seed: seed).enumerated() {
+        forEachRandomVector(of: type, count: 10_000, maxLength: 100_000, seed: seed) { k, values in
             let doubles = values.map(Double.init)
             values.withFloatBuffer { x in
                 for order in [NormOrder.two, .one, .infinity] {

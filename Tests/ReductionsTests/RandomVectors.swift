@@ -4,7 +4,15 @@ import Foundation
 /// Seeded test vectors: log-uniform lengths from 0 to `maxLength`, magnitudes over the whole range of the
 /// format: uniform bit patterns of finite values, a cluster at one random scale, or two clusters far apart
 /// with zeros and subnormals mixed in.
-func randomVectors<T: LabScalar>(of _: T.Type, count: Int, maxLength: Int, seed: UInt64) -> [[T]] {
+func randomVectors<T: LabScalar>(of type: T.Type, count: Int, maxLength: Int, seed: UInt64) -> [[T]] {
+    var all = [[T]]()
+    forEachRandomVector(of: type, count: count, maxLength: maxLength, seed: seed) { _, v in all.append(v) }
+    return all
+}
+
+/// The same vectors one at a time (10,000 vectors of up to 100,000 Float64 values do not all fit in memory
+/// comfortably).
+func forEachRandomVector<T: LabScalar>(of _: T.Type, count: Int, maxLength: Int, seed: UInt64, _ body: (Int, [T]) -> Void) {
     var rng = SeededGenerator(seed: seed)
     let f = T.format
     let width = f.bitWidth
@@ -13,11 +21,11 @@ func randomVectors<T: LabScalar>(of _: T.Type, count: Int, maxLength: Int, seed:
         return T(rounding: v, saturating: true)
     }
     func randomScale() -> Int { Int(rng.next() % UInt64(f.emax - f.emin + f.precision)) + f.emin - f.precision + 1 }
-    return (0..<count).map { k in
+    for k in 0..<count {
         let length = k == 0 ? 0 : k == 1 ? maxLength : Int(pow(Double(maxLength + 1), rng.nextUnit())) - 1
         let mode = rng.next() % 3
         let scales = (randomScale(), randomScale())
-        return (0..<max(0, length)).map { _ -> T in
+        body(k, (0..<max(0, length)).map { _ -> T in
             switch mode {
             case 0:
                 while true {
@@ -34,6 +42,6 @@ func randomVectors<T: LabScalar>(of _: T.Type, count: Int, maxLength: Int, seed:
                 default: return at(scale: scales.0)
                 }
             }
-        }
+        })
     }
 }
