@@ -32,7 +32,7 @@ struct BenchReductionsCommand: ParsableCommand {
     var algorithms: String?
 
     @Option(help: "Timed runs per measurement (the median is reported).")
-    var repetitions = 5
+    var repetitions = 9
 
     @Option(help: "Threads (default: one per core).")
     var threads = ChunkedParallel.defaultThreadCount

@@ -42,44 +42,51 @@ public enum ReductionBenchmark {
         return bytes
     }
 
-    /// Seconds for `body`, the median of `repetitions` runs after one warm-up run.
-    public static func median(repetitions: Int, _ body: () -> Void) -> Double {
+    /// Seconds of one run of `body`.
+    public static func time(_ body: () -> Void) -> Double {
+        let start = ContinuousClock.now
         body()
-        var times = [Double]()
-        for _ in 0..<max(1, repetitions) {
-            let start = ContinuousClock.now
-            body()
-            let elapsed = ContinuousClock.now - start
-            times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
-        }
-        times.sort()
-        return times[times.count / 2]
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 
     /// Rows for `formats` × (read, each algorithm, exact), L2 norms of `count` elements.
-    public static func run(count: Int, formats: [FloatFormat], algorithms: [ReductionAlgorithm], repetitions: Int = 5,
+    ///
+    /// The streaming read, the vectorized algorithms and the exact norm are timed round-robin, `repetitions`
+    /// times each after a warm-up, and their medians reported, so that a slow moment of the machine affects
+    /// them alike and their ratios stay meaningful. The scalar algorithms (emulated 16-bit arithmetic, models
+    /// of other libraries' summation orders) are timed once each.
+    public static func run(count: Int, formats: [FloatFormat], algorithms: [ReductionAlgorithm], repetitions: Int = 9,
                            seed: UInt64 = 1, threads: Int = ChunkedParallel.defaultThreadCount,
                            progress: (String) -> Void = { _ in }) -> [Row] {
         var rows = [Row]()
         for format in formats {
+            progress("\(format.shortName): making \(count) values")
             let bytes = makeInput(format: format, count: count, seed: seed)
             bytes.withUnsafeBytes { raw in
                 let x = FloatBuffer(format: format, base: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!, count: count)
-                func measure(_ name: String, repetitions: Int, _ body: () -> Void) {
-                    progress("\(format.shortName) \(name)")
-                    rows.append(Row(format: format, algorithm: name, seconds: median(repetitions: repetitions, body),
-                                    count: count, bytes: x.byteCount))
-                }
                 var sink = 0.0
-                measure("read", repetitions: repetitions) { sink += Double(streamingRead(x, threads: threads) & 1) }
+                var measured = [(name: String, fast: Bool, body: () -> Void)]()
+                measured.append(("read", true, { sink += Double(streamingRead(x, threads: threads) & 1) }))
                 for algorithm in algorithms {
-                    // Scalar algorithms in emulated 16-bit arithmetic are slow; one timed run is enough to rank them.
-                    let runs = algorithm.isFast ? repetitions : 1
-                    measure(algorithm.rawValue, repetitions: runs) {
-                        sink += algorithm.evaluate([x], order: .two, threads: threads)
-                    }
+                    measured.append((algorithm.rawValue, algorithm.isFast, { sink += algorithm.evaluate([x], order: .two, threads: threads) }))
                 }
-                measure("exact", repetitions: repetitions) { sink += FastExactNorm.norm(x, order: .two, threads: threads) }
+                measured.append(("exact", true, { sink += FastExactNorm.norm(x, order: .two, threads: threads) }))
+                var times = [String: [Double]]()
+                let fast = measured.filter(\.fast)
+                for m in fast { m.body() }
+                for r in 0..<max(1, repetitions) {
+                    progress("\(format.shortName): fast kernels, round \(r + 1) of \(repetitions)")
+                    for m in fast { times[m.name, default: []].append(time(m.body)) }
+                }
+                for m in measured where !m.fast {
+                    progress("\(format.shortName) \(m.name)")
+                    times[m.name] = [time(m.body)]
+                }
+                for m in measured {
+                    let sorted = times[m.name]!.sorted()
+                    rows.append(Row(format: format, algorithm: m.name, seconds: sorted[sorted.count / 2], count: count, bytes: x.byteCount))
+                }
                 if sink == 42 { progress("") }  // keeps the results alive
             }
         }

@@ -8,6 +8,8 @@ import Formats
     /// Bytes per element.
     static var elementSize: Int { get }
     static func load(_ base: UnsafeRawPointer, _ index: Int) -> Vector
+    /// Elements index..<index + 2 width as two vectors, in an order fixed by the format (a sum does not care).
+    static func loadPair(_ base: UnsafeRawPointer, _ index: Int) -> (Vector, Vector)
     /// Σ of the lanes by a fixed binary tree (halves added lane-wise, recursively).
     static func treeSum(_ v: Vector) -> Vector.Scalar
 }
@@ -17,18 +19,30 @@ import Formats
     @usableFromInline static var width: Int { 8 }
     @usableFromInline static var elementSize: Int { 2 }
     @inline(__always) @usableFromInline static func load(_ base: UnsafeRawPointer, _ index: Int) -> SIMD8<Float> {
-        SIMD8<Float>(unsafeBitCast(base.loadUnaligned(fromByteOffset: 2 * index, as: SIMD8<UInt16>.self), to: SIMD8<Float16>.self))
+        // Lane by lane, which LLVM turns into one vcvtph2ps (the generic SIMD conversion is not always inlined).
+        let h = base.loadUnaligned(fromByteOffset: 2 * index, as: SIMD8<Float16>.self)
+        return SIMD8<Float>(Float(h[0]), Float(h[1]), Float(h[2]), Float(h[3]), Float(h[4]), Float(h[5]), Float(h[6]), Float(h[7]))
+    }
+    @inline(__always) @usableFromInline static func loadPair(_ base: UnsafeRawPointer, _ index: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+        (load(base, index), load(base, index + 8))
     }
     @inline(__always) @usableFromInline static func treeSum(_ v: SIMD8<Float>) -> Float { floatTree(v) }
 }
 
-/// BFloat16 → Float32 (8 lanes): the bits shifted into the top half of a Float, which is exact.
+/// BFloat16 → Float32 (8 lanes): the bits shifted into the top half of a Float, which is exact. A pair of
+/// vectors comes from one 32-byte load read as 8 words of two BFloat16 each: the odd elements are the words'
+/// top halves already (mask the bottom), the even ones their bottom halves shifted up.
 @usableFromInline enum BFloat16Load: WideningLoad {
     @usableFromInline static var width: Int { 8 }
     @usableFromInline static var elementSize: Int { 2 }
     @inline(__always) @usableFromInline static func load(_ base: UnsafeRawPointer, _ index: Int) -> SIMD8<Float> {
         let bits = base.loadUnaligned(fromByteOffset: 2 * index, as: SIMD8<UInt16>.self)
         return unsafeBitCast(SIMD8<UInt32>(truncatingIfNeeded: bits) &<< 16, to: SIMD8<Float>.self)
+    }
+    @inline(__always) @usableFromInline static func loadPair(_ base: UnsafeRawPointer, _ index: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+        let words = base.loadUnaligned(fromByteOffset: 2 * index, as: SIMD8<UInt32>.self)
+        return (unsafeBitCast(words &<< 16, to: SIMD8<Float>.self),
+                unsafeBitCast(words & SIMD8(repeating: 0xFFFF_0000), to: SIMD8<Float>.self))
     }
     @inline(__always) @usableFromInline static func treeSum(_ v: SIMD8<Float>) -> Float { floatTree(v) }
 }
@@ -40,6 +54,9 @@ import Formats
     @inline(__always) @usableFromInline static func load(_ base: UnsafeRawPointer, _ index: Int) -> SIMD4<Double> {
         SIMD4<Double>(base.loadUnaligned(fromByteOffset: 4 * index, as: SIMD4<Float>.self))
     }
+    @inline(__always) @usableFromInline static func loadPair(_ base: UnsafeRawPointer, _ index: Int) -> (SIMD4<Double>, SIMD4<Double>) {
+        (load(base, index), load(base, index + 4))
+    }
     @inline(__always) @usableFromInline static func treeSum(_ v: SIMD4<Double>) -> Double { doubleTree(v) }
 }
 
@@ -49,6 +66,9 @@ import Formats
     @usableFromInline static var elementSize: Int { 8 }
     @inline(__always) @usableFromInline static func load(_ base: UnsafeRawPointer, _ index: Int) -> SIMD4<Double> {
         base.loadUnaligned(fromByteOffset: 8 * index, as: SIMD4<Double>.self)
+    }
+    @inline(__always) @usableFromInline static func loadPair(_ base: UnsafeRawPointer, _ index: Int) -> (SIMD4<Double>, SIMD4<Double>) {
+        (load(base, index), load(base, index + 4))
     }
     @inline(__always) @usableFromInline static func treeSum(_ v: SIMD4<Double>) -> Double { doubleTree(v) }
 }
@@ -84,13 +104,14 @@ import Formats
     }
 }
 
-/// Σx² (or Σ|x|) of one chunk in the wide accumulator: 4 vectors of lanes (element j of the chunk goes to lane
-/// j mod 4w), each a running fused multiply-add; the lanes are then added by a fixed tree.
+/// Σx² (or Σ|x|) of one chunk in the wide accumulator: 4 vectors of lanes, each element going to a lane fixed
+/// by its position (j mod 4w, except that BFloat16 pairs even and odd elements, see `BFloat16Load`), each lane a
+/// running fused multiply-add; the lanes are then added by a fixed tree.
 @inline(__always) func wideChunk<L: WideningLoad>(_: L.Type, _ base: UnsafeRawPointer, _ range: Range<Int>, squares: Bool) -> L.Vector.Scalar {
     var a0 = L.Vector(), a1 = L.Vector(), a2 = L.Vector(), a3 = L.Vector()
     let w = L.width
     forEachStep(base, range, step: 4 * w, elementSize: L.elementSize) { p, i in
-        let x0 = L.load(p, i), x1 = L.load(p, i + w), x2 = L.load(p, i + 2 * w), x3 = L.load(p, i + 3 * w)
+        let (x0, x1) = L.loadPair(p, i), (x2, x3) = L.loadPair(p, i + 2 * w)
         if squares {
             a0 = a0.addingProduct(x0, x0); a1 = a1.addingProduct(x1, x1)
             a2 = a2.addingProduct(x2, x2); a3 = a3.addingProduct(x3, x3)

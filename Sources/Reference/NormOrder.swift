@@ -24,10 +24,11 @@ public enum NormOrder: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Parses `1`, `2`, `inf` (or `infinity`), or any finite p > 0.
+    /// Parses `1`, `2`, `inf` (or `infinity`), `fro`, or any finite p > 0.
     public init?(_ text: String) {
         let lowered = text.lowercased()
         if lowered == "inf" || lowered == "infinity" { self = .infinity; return }
+        if lowered == "fro" { self = .two; return }  // PyTorch's name for the 2-norm of a vector
         guard let p = Double(text), p.isFinite else { return nil }
         self.init(p: p)
     }
