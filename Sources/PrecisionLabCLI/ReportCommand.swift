@@ -24,7 +24,7 @@ struct ReportCommand: ParsableCommand {
     var seed: UInt64 = 20261122
 
     @Option(name: .customLong("bench-size"), help: "Elements per benchmark array (0 skips the benchmark).")
-    var benchSize = 1 << 24
+    var benchSize = 1 << 26
 
     func validate() throws {
         guard (1...100_000_000).contains(samples) else { throw ValidationError("--samples must be between 1 and 100000000") }
