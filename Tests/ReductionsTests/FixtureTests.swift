@@ -46,6 +46,16 @@ import Testing
         let measured = ReductionFixture.standard.map { ($0, Self.measure($0)) }
         for (fixture, m) in measured {
             #expect(m.outOfBound.isEmpty, "\(fixture.name): \(m.outOfBound)")
+            // The exact norms agree bit for bit with the MPFR-only path, in Float64 and in the fixture's format.
+            let values = fixture.values()
+            for order in Self.orders {
+                let reduction = MPFRNorm.exactReduction(values, order: order)
+                for (format, fast) in [(FloatFormat.float64, m.exact[order]!), (fixture.format, m.exactInFormat[order]!)] {
+                    let slow = order.norm(ofReduction: reduction, format: format)
+                    #expect(slow.bitPattern == fast.bitPattern || (slow.isNaN && fast.isNaN),
+                            "\(fixture.name) ord \(order) in \(format): fast \(fast), MPFR \(slow)")
+                }
+            }
         }
         if record {
             try write(measured)
