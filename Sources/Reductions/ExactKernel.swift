@@ -228,15 +228,16 @@ func largestMagnitude(_ x: FloatBuffer, _ range: Range<Int>) -> Double {
 
 /// One chunk's enclosure of Σx² or Σ|x|.
 ///
-/// Float16 first tries the certified plain sum (`certifiedHalfSteps`, exact, bound 0). Otherwise, and for the
-/// other formats: compensated summation in Float64 (Ogita, Rump and Oishi's Sum2 and Dot2) on 16 lanes. Every
-/// term of a 16-bit or Float32 input is exact in Float64; a Float64 square is split exactly by an FMA
-/// (TwoProduct). Each lane runs above an offset σ, a power of two above twice every term so far (raised
-/// block by block), so FastTwoSum is exact. For a lane of m terms with final running sum s, each error is at most u s, and the compensation c
-/// holds their exact sum to within γ(m) u m s (Float64 squares: twice the terms, plus 2^-1074 per underflowing
-/// product). The 32 lane values and the offsets -16σ are then added by Sum2 into two partials, which adds
-/// γ(k) u k Σ|values| to the bound for k values. A NaN or inf in the chunk, or a Float64 square beyond Double's range, gives a
-/// non-finite enclosure, which the caller resolves exactly.
+/// The chunk is read in blocks of 1024 elements. A 16-bit block whose dynamic range passes `certifiedBlock` is
+/// summed plainly (`certifiedSteps16`, exact) and its lane sums join the lanes by TwoSum. Other blocks, and the
+/// other formats, use compensated summation in Float64 (Ogita, Rump and Oishi's Sum2 and Dot2) on 16 lanes.
+/// Every term of a 16-bit or Float32 input is exact in Float64; a Float64 square is split exactly by an FMA
+/// (TwoProduct). Each lane runs above an offset σ, a power of two above twice every term so far (raised block
+/// by block), so FastTwoSum is exact. For a lane of m additions with final running sum s, each error is at most
+/// u s, and the compensation c holds their exact sum to within γ(m) u m s (Float64 squares: twice the terms,
+/// plus 2^-1074 per underflowing product). The lane values and the offsets -16σ are then added by Sum2 into
+/// two partials, which adds γ(k) u k Σ|values| to the bound for k values. A NaN or inf in the chunk, or a
+/// Float64 square beyond Double's range, gives a non-finite enclosure, which the caller resolves exactly.
 func exactChunk(_ x: FloatBuffer, _ range: Range<Int>, squares: Bool) -> ReductionEnclosure {
     var state = LaneState()
     // Blocks small enough for L1: the extremes pass and the summing pass read the same cache lines, and the
