@@ -1,8 +1,10 @@
 import Dispatch
+import Synchronization
 
 /// Fixed partitioning of a reduction: chunk k covers elements [k C, (k+1) C), chunks are reduced independently
-/// and their results kept in chunk order. Threads take contiguous runs of chunks, so the partial results, and
-/// anything combined from them in a fixed order, are the same bits for any thread count.
+/// and their results kept in chunk order, so the partial results, and anything combined from them in a fixed
+/// order, are the same bits for any thread count. Threads claim the next chunk from a shared counter, so a core
+/// slowed by something else on the machine takes fewer chunks instead of holding the others up.
 public enum ChunkedParallel {
     /// Elements per chunk of the fast kernels.
     public static let chunkSize = 1 << 18
@@ -22,11 +24,15 @@ public enum ChunkedParallel {
         results.initialize(repeating: nil)
         defer { results.deallocate() }
         let slots = UncheckedBox(results)
+        let next = Atomic<Int>(0)
         withoutActuallyEscaping(body) { body in
             let work = UncheckedBox(body)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let first = chunks * worker / workers, last = chunks * (worker + 1) / workers
-                for k in first..<last { slots.value[k] = work.value(range(k)) }
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let k = next.add(1, ordering: .relaxed).oldValue
+                    guard k < chunks else { break }
+                    slots.value[k] = work.value(range(k))
+                }
             }
         }
         return results.map { $0! }

@@ -1,34 +1,81 @@
 import Formats
 import Reference
 
+// The kernels of the exact norms: one chunk of Σx² or Σ|x| enclosed by floating-point partials and a proven
+// error bound, read once from memory in blocks small enough for L1.
+//
+// 16-bit inputs: a block is summed plainly in Float64 (one FMA per element for squares) on 32 lanes. The sum
+// is exact when every lane sum stays below 2^53 times the granularity of the block's terms, and that can be
+// checked after the fact: for non-negative multiples of g, a plain sum that rounds once ends at or above
+// 2^53 g (rounding is monotone and 2^53 g is a Double), so a final lane sum below it had no rounding at all.
+// The granularity is the square (or the value) of the last-bit weight of the block's smallest nonzero
+// element, which the summing loop tracks as an integer minimum of the bit patterns; for Float16 squares the
+// weight of the smallest subnormal, 2^-48, serves without tracking whenever the lane sums stay below 2^5.
+// A block that fails the check is summed again by compensated summation.
+//
+// Float32 and Float64 inputs, and 16-bit blocks that fail the check: Ogita, Rump and Oishi's Sum2 (Dot2 for
+// Float64 squares) with FastTwoSum, exact because every lane runs above an offset σ larger than every term.
+// The loop tracks the block's largest element; if it turns out larger than the smallest lane sum at the
+// start of the block (so FastTwoSum could have erred), the block is undone, σ raised, and the block redone.
+
 /// γ(k) = k u / (1 - k u) for Float64, rounded up (the bound of k successive roundings).
 @inline(__always) func gamma64(_ k: Int) -> Double {
     let ku = Double(k) * 0x1p-53
     return (ku / (1 - ku)).nextUp
 }
 
-/// The 16 lanes of the exact kernels: running sums s and compensations c, 4 vectors of 4 Float64 each.
+typealias Lanes = SIMD4<Double>
+
+/// 16 running sums s and compensations c, 4 vectors of 4 Float64 each. The kernels take and return them by
+/// value: through an inout parameter, LLVM stores them to memory on every iteration.
+struct SumLanes {
+    var s0 = Lanes(), s1 = Lanes(), s2 = Lanes(), s3 = Lanes()
+    var c0 = Lanes(), c1 = Lanes(), c2 = Lanes(), c3 = Lanes()
+}
+
+/// The lanes of a chunk and the count of additions into each.
 struct LaneState {
-    var s0 = SIMD4<Double>(), s1 = SIMD4<Double>(), s2 = SIMD4<Double>(), s3 = SIMD4<Double>()
-    var c0 = SIMD4<Double>(), c1 = SIMD4<Double>(), c2 = SIMD4<Double>(), c3 = SIMD4<Double>()
-    /// Terms added to each lane so far.
-    var terms = 0
+    var lanes = SumLanes()
+    /// Additions into each lane so far (terms, folded block sums, offsets): the m of the error bound.
+    var additions = 0
 
-    var sums: [SIMD4<Double>] { [s0, s1, s2, s3] }
-    var compensations: [SIMD4<Double>] { [c0, c1, c2, c3] }
+    var sums: [Lanes] { [lanes.s0, lanes.s1, lanes.s2, lanes.s3] }
+    var compensations: [Lanes] { [lanes.c0, lanes.c1, lanes.c2, lanes.c3] }
+    var smallestSum: Double { min(min(lanes.s0.min(), lanes.s1.min()), min(lanes.s2.min(), lanes.s3.min())) }
+
+    /// Adds the same value to every lane by TwoSum (exact; the errors go to the compensations).
+    mutating func addToEveryLane(_ value: Double) {
+        let v = Lanes(repeating: value)
+        twoSum(&lanes.s0, &lanes.c0, v); twoSum(&lanes.s1, &lanes.c1, v)
+        twoSum(&lanes.s2, &lanes.c2, v); twoSum(&lanes.s3, &lanes.c3, v)
+        additions += 1
+    }
+
+    /// Folds a block's 32 exact lane sums into the 16 lanes by TwoSum (exact; the errors go to c).
+    mutating func fold(_ b: BlockSums) {
+        twoSum(&lanes.s0, &lanes.c0, b.a0); twoSum(&lanes.s1, &lanes.c1, b.a1)
+        twoSum(&lanes.s2, &lanes.c2, b.a2); twoSum(&lanes.s3, &lanes.c3, b.a3)
+        twoSum(&lanes.s0, &lanes.c0, b.a4); twoSum(&lanes.s1, &lanes.c1, b.a5)
+        twoSum(&lanes.s2, &lanes.c2, b.a6); twoSum(&lanes.s3, &lanes.c3, b.a7)
+        additions += 2
+    }
 }
 
-/// The term of a reduction: x² or |x|.
-protocol TermKind { static func term(_ v: SIMD4<Double>) -> SIMD4<Double> }
-enum SquareTerm: TermKind {
-    @inline(__always) static func term(_ v: SIMD4<Double>) -> SIMD4<Double> { v * v }
-}
-enum MagnitudeTerm: TermKind {
-    @inline(__always) static func term(_ v: SIMD4<Double>) -> SIMD4<Double> { magnitude(v) }
+/// The 32 plain lane sums of one block of 16-bit elements.
+struct BlockSums {
+    var a0 = Lanes(), a1 = Lanes(), a2 = Lanes(), a3 = Lanes(), a4 = Lanes(), a5 = Lanes(), a6 = Lanes(), a7 = Lanes()
+
+    /// Every lane sum is below `limit` (false if any is NaN).
+    func allBelow(_ limit: Double) -> Bool {
+        let t = Lanes(repeating: limit)
+        let low = (a0 .< t) .& (a1 .< t) .& (a2 .< t) .& (a3 .< t)
+        let high = (a4 .< t) .& (a5 .< t) .& (a6 .< t) .& (a7 .< t)
+        return all(low .& high)
+    }
 }
 
 /// s + t = sum + error exactly for any s, t (Knuth's TwoSum); the error is added to the compensation c.
-@inline(__always) func twoSum(_ s: inout SIMD4<Double>, _ c: inout SIMD4<Double>, _ t: SIMD4<Double>) {
+@inline(__always) func twoSum(_ s: inout Lanes, _ c: inout Lanes, _ t: Lanes) {
     let sum = s + t
     let virtualT = sum - s
     c += (s - (sum - virtualT)) + (t - virtualT)
@@ -36,58 +83,237 @@ enum MagnitudeTerm: TermKind {
 }
 
 /// s + t = sum + error exactly when |s| >= |t| (Dekker's FastTwoSum); the error is added to the compensation c.
-/// The kernels start every lane at an offset σ above every term of the chunk, so the condition always holds,
-/// and subtract the offsets exactly at the end: three additions per term instead of TwoSum's six.
-@inline(__always) func fastTwoSum(_ s: inout SIMD4<Double>, _ c: inout SIMD4<Double>, _ t: SIMD4<Double>) {
+@inline(__always) func fastTwoSum(_ s: inout Lanes, _ c: inout Lanes, _ t: Lanes) {
     let sum = s + t
     c += t - (sum - s)
     s = sum
 }
 
-/// Sum2 over 16-bit inputs (FastTwoSum above the offset σ): 32 elements per step, 2 terms per lane.
-@inline(never) func compensatedSteps16<L: WideningLoad, K: TermKind>(
-    _: L.Type, _: K.Type, _ base: UnsafeRawPointer, _ start: Int, _ end: Int, _ state: inout LaneState
-) where L.Vector == SIMD8<Float> {
-    var s0 = state.s0, s1 = state.s1, s2 = state.s2, s3 = state.s3
-    var c0 = state.c0, c1 = state.c1, c2 = state.c2, c3 = state.c3
-    var i = start
-    while i + 32 <= end {
-        let (v0, v1) = L.loadPair(base, i), (v2, v3) = L.loadPair(base, i + 16)
-        fastTwoSum(&s0, &c0, K.term(SIMD4<Double>(v0.lowHalf))); fastTwoSum(&s1, &c1, K.term(SIMD4<Double>(v0.highHalf)))
-        fastTwoSum(&s2, &c2, K.term(SIMD4<Double>(v1.lowHalf))); fastTwoSum(&s3, &c3, K.term(SIMD4<Double>(v1.highHalf)))
-        fastTwoSum(&s0, &c0, K.term(SIMD4<Double>(v2.lowHalf))); fastTwoSum(&s1, &c1, K.term(SIMD4<Double>(v2.highHalf)))
-        fastTwoSum(&s2, &c2, K.term(SIMD4<Double>(v3.lowHalf))); fastTwoSum(&s3, &c3, K.term(SIMD4<Double>(v3.highHalf)))
-        i += 32
-        state.terms += 2
-    }
-    state.s0 = s0; state.s1 = s1; state.s2 = s2; state.s3 = s3
-    state.c0 = c0; state.c1 = c1; state.c2 = c2; state.c3 = c3
+// MARK: - Loads of 8 elements as two vectors of Float64 (exact)
+
+protocol ExactLoad {
+    /// Elements i..<i+8 as two vectors, in an order fixed by the format (a sum does not care).
+    static func load8(_ base: UnsafeRawPointer, _ i: Int) -> (Lanes, Lanes)
 }
 
-/// 16-bit terms summed plainly in Float64 (FMA for squares) on 16 lanes, 32 elements per step: exact when the
-/// caller has checked that every lane sum stays below 2^53 times the granularity of the terms (see
-/// `certifiedBlock`), since every partial sum is then a Double.
-@inline(never) func certifiedSteps16<L: WideningLoad, K: TermKind>(
-    _: L.Type, _: K.Type, _ base: UnsafeRawPointer, _ start: Int, _ end: Int, _ state: inout LaneState
-) where L.Vector == SIMD8<Float> {
-    var s0 = state.s0, s1 = state.s1, s2 = state.s2, s3 = state.s3
-    var i = start
-    let squares = K.self == SquareTerm.self
-    while i + 32 <= end {
-        let (v0, v1) = L.loadPair(base, i), (v2, v3) = L.loadPair(base, i + 16)
-        let a0 = SIMD4<Double>(v0.lowHalf), a1 = SIMD4<Double>(v0.highHalf), a2 = SIMD4<Double>(v1.lowHalf), a3 = SIMD4<Double>(v1.highHalf)
-        let b0 = SIMD4<Double>(v2.lowHalf), b1 = SIMD4<Double>(v2.highHalf), b2 = SIMD4<Double>(v3.lowHalf), b3 = SIMD4<Double>(v3.highHalf)
-        if squares {
-            s0 = s0.addingProduct(a0, a0); s1 = s1.addingProduct(a1, a1); s2 = s2.addingProduct(a2, a2); s3 = s3.addingProduct(a3, a3)
-            s0 = s0.addingProduct(b0, b0); s1 = s1.addingProduct(b1, b1); s2 = s2.addingProduct(b2, b2); s3 = s3.addingProduct(b3, b3)
-        } else {
-            s0 += K.term(a0); s1 += K.term(a1); s2 += K.term(a2); s3 += K.term(a3)
-            s0 += K.term(b0); s1 += K.term(b1); s2 += K.term(b2); s3 += K.term(b3)
-        }
-        i += 32
-    }
-    state.s0 = s0; state.s1 = s1; state.s2 = s2; state.s3 = s3
+/// A format loaded 4 elements at a time.
+protocol ExactLoad4: ExactLoad {
+    static func load4(_ base: UnsafeRawPointer, _ i: Int) -> Lanes
 }
+
+extension ExactLoad4 {
+    @inline(__always) static func load8(_ base: UnsafeRawPointer, _ i: Int) -> (Lanes, Lanes) {
+        (load4(base, i), load4(base, i &+ 4))
+    }
+}
+
+/// Float to Double lane by lane, which LLVM turns into one vcvtps2pd (the generic SIMD conversions are not
+/// always inlined).
+@inline(__always) func widen(_ f: SIMD4<Float>) -> Lanes {
+    Lanes(Double(f[0]), Double(f[1]), Double(f[2]), Double(f[3]))
+}
+
+/// Float16: F16C's vcvtph2ps from memory, then vcvtps2pd.
+enum HalfExactLoad: ExactLoad4 {
+    @inline(__always) static func load4(_ base: UnsafeRawPointer, _ i: Int) -> Lanes {
+        let h = base.loadUnaligned(fromByteOffset: 2 &* i, as: SIMD4<Float16>.self)
+        return widen(SIMD4<Float>(Float(h[0]), Float(h[1]), Float(h[2]), Float(h[3])))
+    }
+}
+
+/// BFloat16: one 16-byte load read as 4 words of two elements each; the odd elements are the words' top
+/// halves already (mask the bottom), the even ones their bottom halves shifted up. Exact.
+enum BFloat16ExactLoad: ExactLoad {
+    @inline(__always) static func load8(_ base: UnsafeRawPointer, _ i: Int) -> (Lanes, Lanes) {
+        let words = base.loadUnaligned(fromByteOffset: 2 &* i, as: SIMD4<UInt32>.self)
+        return (widen(unsafeBitCast(words &<< 16, to: SIMD4<Float>.self)),
+                widen(unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self)))
+    }
+}
+
+enum FloatExactLoad: ExactLoad4 {
+    @inline(__always) static func load4(_ base: UnsafeRawPointer, _ i: Int) -> Lanes {
+        widen(base.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD4<Float>.self))
+    }
+}
+
+enum DoubleExactLoad: ExactLoad4 {
+    @inline(__always) static func load4(_ base: UnsafeRawPointer, _ i: Int) -> Lanes {
+        base.loadUnaligned(fromByteOffset: 8 &* i, as: Lanes.self)
+    }
+}
+
+// MARK: - Terms
+
+/// |x| lane-wise by clearing the sign bits (one AND; a compare-and-select costs three instructions).
+@inline(__always) func absolute(_ x: Lanes) -> Lanes {
+    unsafeBitCast(unsafeBitCast(x, to: SIMD4<UInt64>.self) & SIMD4(repeating: 0x7FFF_FFFF_FFFF_FFFF), to: Lanes.self)
+}
+
+/// The term of a reduction, x² or |x|, added plainly or compensated.
+protocol TermKind {
+    static var squares: Bool { get }
+    /// a += term(x), rounded once (an FMA for squares).
+    static func addPlain(_ a: inout Lanes, _ x: Lanes)
+    /// s + term(x) = new s + error, the error added to c; exact when s >= term(x) and term(x) is a Double
+    /// (x of a 16- or 32-bit format).
+    static func addCompensated(_ s: inout Lanes, _ c: inout Lanes, _ x: Lanes)
+}
+
+enum SquareTerm: TermKind {
+    static var squares: Bool { true }
+    @inline(__always) static func addPlain(_ a: inout Lanes, _ x: Lanes) { a = a.addingProduct(x, x) }
+    /// FastTwoSum with the square inside FMAs: t = fl(s + x²); z = t - s is exact (Sterbenz: s <= t <= 2s);
+    /// x² - z, the rounding error of t, is a Double, and the second FMA computes it exactly.
+    @inline(__always) static func addCompensated(_ s: inout Lanes, _ c: inout Lanes, _ x: Lanes) {
+        let t = s.addingProduct(x, x)
+        c += (s - t).addingProduct(x, x)  // s - t = -z exactly; its zero's sign does not matter to a sum
+        s = t
+    }
+}
+
+enum MagnitudeTerm: TermKind {
+    static var squares: Bool { false }
+    @inline(__always) static func addPlain(_ a: inout Lanes, _ x: Lanes) { a += absolute(x) }
+    @inline(__always) static func addCompensated(_ s: inout Lanes, _ c: inout Lanes, _ x: Lanes) { fastTwoSum(&s, &c, absolute(x)) }
+}
+
+// MARK: - Block kernels
+
+/// Plain sums of 16-bit terms, 32 elements per step on 32 lanes; `range` a whole number of steps.
+@inline(never) func plainSteps<L: ExactLoad, K: TermKind>(_: L.Type, _: K.Type, _ base: UnsafeRawPointer, _ start: Int, _ end: Int,
+                                                         _ b: BlockSums) -> BlockSums {
+    var a0 = b.a0, a1 = b.a1, a2 = b.a2, a3 = b.a3, a4 = b.a4, a5 = b.a5, a6 = b.a6, a7 = b.a7
+    var i = start
+    while i < end {
+        let (x0, x1) = L.load8(base, i), (x2, x3) = L.load8(base, i &+ 8)
+        let (x4, x5) = L.load8(base, i &+ 16), (x6, x7) = L.load8(base, i &+ 24)
+        K.addPlain(&a0, x0); K.addPlain(&a1, x1); K.addPlain(&a2, x2); K.addPlain(&a3, x3)
+        K.addPlain(&a4, x4); K.addPlain(&a5, x5); K.addPlain(&a6, x6); K.addPlain(&a7, x7)
+        i &+= 32
+    }
+    return BlockSums(a0: a0, a1: a1, a2: a2, a3: a3, a4: a4, a5: a5, a6: a6, a7: a7)
+}
+
+/// `plainSteps` that also tracks min((bits & 0x7FFF) - 1) of the elements: the smallest nonzero magnitude's
+/// bit pattern minus one (zero wraps to 0xFFFF, out of the way).
+@inline(never) func trackedSteps<L: ExactLoad, K: TermKind>(_: L.Type, _: K.Type, _ base: UnsafeRawPointer, _ start: Int, _ end: Int,
+                                                           _ b: BlockSums, _ low: SIMD16<UInt16>) -> (BlockSums, SIMD16<UInt16>) {
+    var a0 = b.a0, a1 = b.a1, a2 = b.a2, a3 = b.a3, a4 = b.a4, a5 = b.a5, a6 = b.a6, a7 = b.a7
+    var m = low
+    let mask = SIMD16<UInt16>(repeating: 0x7FFF), one = SIMD16<UInt16>(repeating: 1)
+    var i = start
+    while i < end {
+        let w0 = (base.loadUnaligned(fromByteOffset: 2 &* i, as: SIMD16<UInt16>.self) & mask) &- one
+        let w1 = (base.loadUnaligned(fromByteOffset: 2 &* i &+ 32, as: SIMD16<UInt16>.self) & mask) &- one
+        m = m.replacing(with: w0, where: w0 .< m)
+        m = m.replacing(with: w1, where: w1 .< m)
+        let (x0, x1) = L.load8(base, i), (x2, x3) = L.load8(base, i &+ 8)
+        let (x4, x5) = L.load8(base, i &+ 16), (x6, x7) = L.load8(base, i &+ 24)
+        K.addPlain(&a0, x0); K.addPlain(&a1, x1); K.addPlain(&a2, x2); K.addPlain(&a3, x3)
+        K.addPlain(&a4, x4); K.addPlain(&a5, x5); K.addPlain(&a6, x6); K.addPlain(&a7, x7)
+        i &+= 32
+    }
+    return (BlockSums(a0: a0, a1: a1, a2: a2, a3: a3, a4: a4, a5: a5, a6: a6, a7: a7), m)
+}
+
+/// Sum2 of 16- or 32-bit terms above the offset, 16 elements per step (one term per lane).
+@inline(never) func compensatedSteps<L: ExactLoad, K: TermKind>(_: L.Type, _: K.Type, _ base: UnsafeRawPointer, _ start: Int, _ end: Int,
+                                                               _ l: SumLanes) -> SumLanes {
+    var s0 = l.s0, s1 = l.s1, s2 = l.s2, s3 = l.s3
+    var c0 = l.c0, c1 = l.c1, c2 = l.c2, c3 = l.c3
+    var i = start
+    while i < end {
+        let (x0, x1) = L.load8(base, i), (x2, x3) = L.load8(base, i &+ 8)
+        K.addCompensated(&s0, &c0, x0); K.addCompensated(&s1, &c1, x1)
+        K.addCompensated(&s2, &c2, x2); K.addCompensated(&s3, &c3, x3)
+        i &+= 16
+    }
+    return SumLanes(s0: s0, s1: s1, s2: s2, s3: s3, c0: c0, c1: c1, c2: c2, c3: c3)
+}
+
+/// `compensatedSteps` over Float32 elements that also tracks the largest magnitude's bit pattern.
+@inline(never) func float32Steps<K: TermKind>(_: K.Type, _ base: UnsafeRawPointer, _ start: Int, _ end: Int,
+                                             _ l: SumLanes, _ top: SIMD8<UInt32>) -> (SumLanes, SIMD8<UInt32>) {
+    var s0 = l.s0, s1 = l.s1, s2 = l.s2, s3 = l.s3
+    var c0 = l.c0, c1 = l.c1, c2 = l.c2, c3 = l.c3
+    var m = top
+    let mask = SIMD8<UInt32>(repeating: 0x7FFF_FFFF)
+    var i = start
+    while i < end {
+        let w0 = base.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD8<UInt32>.self) & mask
+        let w1 = base.loadUnaligned(fromByteOffset: 4 &* i &+ 32, as: SIMD8<UInt32>.self) & mask
+        m = m.replacing(with: w0, where: w0 .> m)
+        m = m.replacing(with: w1, where: w1 .> m)
+        let (x0, x1) = FloatExactLoad.load8(base, i), (x2, x3) = FloatExactLoad.load8(base, i &+ 8)
+        K.addCompensated(&s0, &c0, x0); K.addCompensated(&s1, &c1, x1)
+        K.addCompensated(&s2, &c2, x2); K.addCompensated(&s3, &c3, x3)
+        i &+= 16
+    }
+    return (SumLanes(s0: s0, s1: s1, s2: s2, s3: s3, c0: c0, c1: c1, c2: c2, c3: c3), m)
+}
+
+/// A compensated term of Float64 elements that also tracks the largest term added.
+protocol Float64Term {
+    static func add(_ s: inout Lanes, _ c: inout Lanes, _ v: Lanes, _ top: inout Lanes)
+}
+
+/// Dot2: the square split exactly by an FMA (TwoProduct), the rounded square added by FastTwoSum, both errors
+/// into c. Tracks the largest rounded square.
+enum Float64Square: Float64Term {
+    @inline(__always) static func add(_ s: inout Lanes, _ c: inout Lanes, _ v: Lanes, _ top: inout Lanes) {
+        let product = v * v
+        let productError = (-product).addingProduct(v, v)
+        top = top.replacing(with: product, where: product .> top)
+        let sum = s + product
+        c += (product - (sum - s)) + productError
+        s = sum
+    }
+}
+
+/// Sum2 of |x|. Tracks the largest |x|.
+enum Float64Magnitude: Float64Term {
+    @inline(__always) static func add(_ s: inout Lanes, _ c: inout Lanes, _ v: Lanes, _ top: inout Lanes) {
+        let t = absolute(v)
+        top = top.replacing(with: t, where: t .> top)
+        fastTwoSum(&s, &c, t)
+    }
+}
+
+/// Compensated sums of Float64 elements above the offset, 16 per step, tracking the largest term.
+@inline(never) func float64Steps<T: Float64Term>(_: T.Type, _ base: UnsafeRawPointer, _ start: Int, _ end: Int,
+                                                _ l: SumLanes, _ top: Lanes) -> (SumLanes, Lanes) {
+    var m = top
+    var s0 = l.s0, s1 = l.s1, s2 = l.s2, s3 = l.s3
+    var c0 = l.c0, c1 = l.c1, c2 = l.c2, c3 = l.c3
+    var i = start
+    while i < end {
+        let (x0, x1) = DoubleExactLoad.load8(base, i), (x2, x3) = DoubleExactLoad.load8(base, i &+ 8)
+        T.add(&s0, &c0, x0, &m); T.add(&s1, &c1, x1, &m); T.add(&s2, &c2, x2, &m); T.add(&s3, &c3, x3, &m)
+        i &+= 16
+    }
+    return (SumLanes(s0: s0, s1: s1, s2: s2, s3: s3, c0: c0, c1: c1, c2: c2, c3: c3), m)
+}
+
+/// Runs `steps(base, start, end)` over the whole steps of the range, then once more over a zero-padded copy of
+/// the rest (zeros add nothing to a sum of squares or magnitudes, exactly, and are no element's extreme).
+/// Returns the number of steps.
+@discardableResult
+@inline(__always) func withPaddedTail(_ base: UnsafeRawPointer, _ range: Range<Int>, step: Int, elementSize: Int,
+                                      _ steps: (UnsafeRawPointer, Int, Int) -> Void) -> Int {
+    let whole = range.lowerBound + (range.count / step) * step
+    if whole > range.lowerBound { steps(base, range.lowerBound, whole) }
+    if whole < range.upperBound {
+        withUnsafeTemporaryAllocation(byteCount: step * elementSize, alignment: 64) { tail in
+            tail.initializeMemory(as: UInt8.self, repeating: 0)
+            tail.copyMemory(from: UnsafeRawBufferPointer(start: base + whole * elementSize, count: (range.upperBound - whole) * elementSize))
+            steps(UnsafeRawPointer(tail.baseAddress!), 0, step)
+        }
+    }
+    return (range.count + step - 1) / step
+}
+
+// MARK: - Helpers over a block
 
 /// The largest and the smallest nonzero bit pattern (sign cleared) of 16-bit elements: the order of their
 /// magnitudes. The smallest is 0x10000 when all are zero.
@@ -102,7 +328,7 @@ func extremes16(_ base: UnsafeRawPointer, _ range: Range<Int>) -> (largest: UInt
         bottom = bottom.replacing(with: w, where: w .< bottom)
         i += 16
     }
-    var largest = top.max(), smallest = bottom.min()
+    var largest = horizontalMax(top), smallest = horizontalMin(bottom)
     while i < range.upperBound {
         let v = base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self) & 0x7FFF
         largest = max(largest, v)
@@ -112,77 +338,15 @@ func extremes16(_ base: UnsafeRawPointer, _ range: Range<Int>) -> (largest: UInt
     return (UInt32(largest), UInt32(smallest) + 1)
 }
 
-/// Whether a plain Float64 sum of a block of 16-bit elements is exact: every term (x² or |x|) is a multiple of
-/// the square (or the value) of the smallest element's last-bit weight, and each lane adds at most `perLane`
-/// terms no larger than the largest element's, so the lane sums stay below 2^53 times that granularity.
-func certifiedBlock(format: FloatFormat, largest: UInt32, smallestNonzero: UInt32, perLane: Int, squares: Bool) -> Bool {
-    guard smallestNonzero <= 0x7FFF else { return true }  // all zeros
-    let fractionBits = format.precision - 1
-    let field = max(Int(smallestNonzero >> UInt32(fractionBits)), 1)
-    let lastBit = field - format.exponentBias - fractionBits  // weight exponent of x's last bit
-    let granularity = squares ? 2 * lastBit : lastBit
-    let top = format.decode(UInt64(largest))
-    let largestTerm = squares ? top * top : top
-    let bound = Double(perLane) * largestTerm
-    return bound.isFinite && bound < Double(sign: .plus, exponent: 53 + granularity, significand: 1)
+@inline(__always) func horizontalMin(_ v: SIMD16<UInt16>) -> UInt16 {
+    var m = v[0]
+    for k in 1..<16 { m = min(m, v[k]) }
+    return m
 }
-
-/// Sum2 over Float32 or Float64 inputs widened to Float64 (FastTwoSum above the offset σ): 16 elements per
-/// step, 1 term per lane.
-@inline(never) func compensatedSteps<L: WideningLoad, K: TermKind>(
-    _: L.Type, _: K.Type, _ base: UnsafeRawPointer, _ start: Int, _ end: Int, _ state: inout LaneState
-) where L.Vector == SIMD4<Double> {
-    var s0 = state.s0, s1 = state.s1, s2 = state.s2, s3 = state.s3
-    var c0 = state.c0, c1 = state.c1, c2 = state.c2, c3 = state.c3
-    var i = start
-    while i + 16 <= end {
-        fastTwoSum(&s0, &c0, K.term(L.load(base, i)))
-        fastTwoSum(&s1, &c1, K.term(L.load(base, i + 4)))
-        fastTwoSum(&s2, &c2, K.term(L.load(base, i + 8)))
-        fastTwoSum(&s3, &c3, K.term(L.load(base, i + 12)))
-        i += 16
-        state.terms += 1
-    }
-    state.s0 = s0; state.s1 = s1; state.s2 = s2; state.s3 = s3
-    state.c0 = c0; state.c1 = c1; state.c2 = c2; state.c3 = c3
-}
-
-/// Dot2 over Float64 inputs: the square split exactly by an FMA (TwoProduct), 16 elements per step, FastTwoSum
-/// above the offset σ.
-@inline(never) func dotSteps(_ base: UnsafeRawPointer, _ start: Int, _ end: Int, _ state: inout LaneState) {
-    @inline(__always) func dot(_ s: inout SIMD4<Double>, _ c: inout SIMD4<Double>, _ v: SIMD4<Double>) {
-        let product = v * v
-        let productError = (-product).addingProduct(v, v)
-        let sum = s + product
-        c += (product - (sum - s)) + productError
-        s = sum
-    }
-    var s0 = state.s0, s1 = state.s1, s2 = state.s2, s3 = state.s3
-    var c0 = state.c0, c1 = state.c1, c2 = state.c2, c3 = state.c3
-    var i = start
-    while i + 16 <= end {
-        dot(&s0, &c0, DoubleLoad.load(base, i)); dot(&s1, &c1, DoubleLoad.load(base, i + 4))
-        dot(&s2, &c2, DoubleLoad.load(base, i + 8)); dot(&s3, &c3, DoubleLoad.load(base, i + 12))
-        i += 16
-        state.terms += 1
-    }
-    state.s0 = s0; state.s1 = s1; state.s2 = s2; state.s3 = s3
-    state.c0 = c0; state.c1 = c1; state.c2 = c2; state.c3 = c3
-}
-
-/// Runs `steps(base, start, end)` over whole steps of the range, then once more over a zero-padded copy of the
-/// rest (zeros add nothing to a sum of squares or magnitudes, exactly).
-@inline(__always) func withPaddedTail(_ base: UnsafeRawPointer, _ range: Range<Int>, step: Int, elementSize: Int,
-                                      _ steps: (UnsafeRawPointer, Int, Int) -> Void) {
-    let whole = range.lowerBound + (range.count / step) * step
-    steps(base, range.lowerBound, whole)
-    if whole < range.upperBound {
-        withUnsafeTemporaryAllocation(byteCount: step * elementSize, alignment: 64) { tail in
-            tail.initializeMemory(as: UInt8.self, repeating: 0)
-            tail.copyMemory(from: UnsafeRawBufferPointer(start: base + whole * elementSize, count: (range.upperBound - whole) * elementSize))
-            steps(UnsafeRawPointer(tail.baseAddress!), 0, step)
-        }
-    }
+@inline(__always) func horizontalMax(_ v: SIMD16<UInt16>) -> UInt16 {
+    var m = v[0]
+    for k in 1..<16 { m = max(m, v[k]) }
+    return m
 }
 
 /// The largest |x| of the range (NaN or inf when the range holds a NaN or an infinity), by integer maxima of
@@ -191,16 +355,7 @@ func largestMagnitude(_ x: FloatBuffer, _ range: Range<Int>) -> Double {
     var i = range.lowerBound
     switch x.format.bitWidth {
     case 16:
-        var m = SIMD16<UInt16>()
-        let mask = SIMD16<UInt16>(repeating: 0x7FFF)
-        while i + 16 <= range.upperBound {
-            let v = x.base.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self) & mask
-            m = m.replacing(with: v, where: v .> m)
-            i += 16
-        }
-        var top = m.max()
-        while i < range.upperBound { top = max(top, x.base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self) & 0x7FFF); i += 1 }
-        return x.format.decode(UInt64(top))
+        return x.format.decode(UInt64(extremes16(x.base, range).largest))
     case 32:
         var m = SIMD8<UInt32>()
         let mask = SIMD8<UInt32>(repeating: 0x7FFF_FFFF)
@@ -209,7 +364,7 @@ func largestMagnitude(_ x: FloatBuffer, _ range: Range<Int>) -> Double {
             m = m.replacing(with: v, where: v .> m)
             i += 8
         }
-        var top = m.max()
+        var top = (0..<8).reduce(UInt32(0)) { max($0, m[$1]) }
         while i < range.upperBound { top = max(top, x.base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self) & 0x7FFF_FFFF); i += 1 }
         return Double(Float(bitPattern: top))
     default:
@@ -220,112 +375,160 @@ func largestMagnitude(_ x: FloatBuffer, _ range: Range<Int>) -> Double {
             m = m.replacing(with: v, where: v .> m)
             i += 4
         }
-        var top = m.max()
+        var top = max(max(m[0], m[1]), max(m[2], m[3]))
         while i < range.upperBound { top = max(top, x.base.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self) & Int64.max); i += 1 }
         return Double(bitPattern: UInt64(top))
     }
 }
 
+/// The limit below which plain lane sums of a 16-bit block are exact: 2^53 times the granularity of its terms,
+/// the square (or the value) of the last-bit weight of the smallest nonzero element (bit pattern
+/// `smallestNonzero`, sign cleared; 0x10000 or more when all are zero).
+func exactnessLimit(fractionBits: Int, exponentBias: Int, smallestNonzero: UInt32, squares: Bool) -> Double {
+    guard smallestNonzero <= 0x7FFF else { return .infinity }  // all zeros: every sum is 0
+    let field = max(Int(smallestNonzero >> UInt32(fractionBits)), 1)
+    let lastBit = field - exponentBias - fractionBits  // weight exponent of the element's last bit
+    return Double(sign: .plus, exponent: 53 + (squares ? 2 * lastBit : lastBit), significand: 1)
+}
+
+/// Raises every lane above `largestTerm` when some lane is not already at or above it: adds σ, a power of
+/// two above twice the term, to every lane (exactly) and records it. False when σ is not finite.
+func raiseOffset(_ state: inout LaneState, _ offsets: inout [Double], largestTerm: Double) -> Bool {
+    guard largestTerm.isFinite else { return false }
+    guard largestTerm > state.smallestSum || (offsets.isEmpty && state.smallestSum == 0) else { return true }
+    let sigma = largestTerm == 0 ? 1 : Double(sign: .plus, exponent: largestTerm.exponent + 2, significand: 1)
+    guard sigma.isFinite else { return false }
+    state.addToEveryLane(sigma)
+    offsets.append(sigma)
+    return true
+}
+
+// MARK: - Chunks
+
+/// Elements per block: small enough that a block read again (a failed check, an undone block) comes from L1 or
+/// L2. Measured best: 2048 for 16-bit inputs (longer blocks fail the check more often), 4096 for the others.
+let exactBlockSize16 = 2048, exactBlockSize = 4096
+
+/// The blocks of a chunk, in order.
+func exactBlocks(_ range: Range<Int>, size: Int) -> LazyMapSequence<StrideTo<Int>, Range<Int>> {
+    stride(from: range.lowerBound, to: range.upperBound, by: size).lazy.map { $0..<min(range.upperBound, $0 + size) }
+}
+
+/// An enclosure that tells the caller to compute exactly (inf or NaN in the input, or arithmetic out of range).
+let unresolvedEnclosure = ReductionEnclosure(partials: [.nan], bound: .infinity)
+
 /// One chunk's enclosure of Σx² or Σ|x|.
-///
-/// The chunk is read in blocks of 1024 elements. A 16-bit block whose dynamic range passes `certifiedBlock` is
-/// summed plainly (`certifiedSteps16`, exact) and its lane sums join the lanes by TwoSum. Other blocks, and the
-/// other formats, use compensated summation in Float64 (Ogita, Rump and Oishi's Sum2 and Dot2) on 16 lanes.
-/// Every term of a 16-bit or Float32 input is exact in Float64; a Float64 square is split exactly by an FMA
-/// (TwoProduct). Each lane runs above an offset σ, a power of two above twice every term so far (raised block
-/// by block), so FastTwoSum is exact. For a lane of m additions with final running sum s, each error is at most
-/// u s, and the compensation c holds their exact sum to within γ(m) u m s (Float64 squares: twice the terms,
-/// plus 2^-1074 per underflowing product). The lane values and the offsets -16σ are then added by Sum2 into
-/// two partials, which adds γ(k) u k Σ|values| to the bound for k values. A NaN or inf in the chunk, or a
-/// Float64 square beyond Double's range, gives a non-finite enclosure, which the caller resolves exactly.
 func exactChunk(_ x: FloatBuffer, _ range: Range<Int>, squares: Bool) -> ReductionEnclosure {
-    var state = LaneState()
-    // Blocks small enough for L1: the extremes pass and the summing pass read the same cache lines, and the
-    // memory stream overlaps with the arithmetic.
-    var offsets = [Double]()
-    var extraAdditions = 0
-    let block = 1024
-    // The format as a small integer, once: comparing FloatFormat values costs a lazy-global access per block.
-    let kind = x.format == .float16 ? 0 : x.format == .bfloat16 ? 1 : x.format == .float32 ? 2 : 3
-    let is16 = kind < 2
-    var start = range.lowerBound
-    while start < range.upperBound {
-        let blockRange = start..<min(range.upperBound, start + block)
-        start = blockRange.upperBound
-        let largest: Double
-        if is16 {
-            let (top, bottom) = extremes16(x.base, blockRange)
-            guard top < (kind == 0 ? 0x7C00 : 0x7F80) else { return ReductionEnclosure(partials: [.nan], bound: .infinity) }
-            if certifiedBlock(format: x.format, largest: top, smallestNonzero: bottom, perLane: 2 * ((blockRange.count + 31) / 32), squares: squares) {
-                var plain = LaneState()
-                switch (kind, squares) {
-                case (0, true):
-                    withPaddedTail(x.base, blockRange, step: 32, elementSize: 2) { certifiedSteps16(HalfLoad.self, SquareTerm.self, $0, $1, $2, &plain) }
-                case (0, false):
-                    withPaddedTail(x.base, blockRange, step: 32, elementSize: 2) { certifiedSteps16(HalfLoad.self, MagnitudeTerm.self, $0, $1, $2, &plain) }
-                case (_, true):
-                    withPaddedTail(x.base, blockRange, step: 32, elementSize: 2) { certifiedSteps16(BFloat16Load.self, SquareTerm.self, $0, $1, $2, &plain) }
-                case (_, false):
-                    withPaddedTail(x.base, blockRange, step: 32, elementSize: 2) { certifiedSteps16(BFloat16Load.self, MagnitudeTerm.self, $0, $1, $2, &plain) }
-                }
-                // The exact block sums join the lanes by TwoSum (exact; the errors go to c).
-                twoSum(&state.s0, &state.c0, plain.s0); twoSum(&state.s1, &state.c1, plain.s1)
-                twoSum(&state.s2, &state.c2, plain.s2); twoSum(&state.s3, &state.c3, plain.s3)
-                extraAdditions += 1
-                continue
-            }
-            largest = x.format.decode(UInt64(top))
-        } else {
-            largest = largestMagnitude(x, blockRange)
-        }
-        let largestTerm = squares ? largest * largest : largest
-        guard largestTerm.isFinite else { return ReductionEnclosure(partials: [.nan], bound: .infinity) }
-        // FastTwoSum needs every running sum above the terms: raise the lanes by an offset σ (exactly, by TwoSum
-        // into c) when this block holds a term above the smallest running sum; offsets are subtracted at the end.
-        let smallestSum = min(min(state.s0.min(), state.s1.min()), min(state.s2.min(), state.s3.min()))
-        if largestTerm > smallestSum || (offsets.isEmpty && smallestSum == 0) {
-            let sigma = largestTerm == 0 ? 1 : Double(sign: .plus, exponent: largestTerm.exponent + 2, significand: 1)
-            guard sigma.isFinite else { return ReductionEnclosure(partials: [.nan], bound: .infinity) }
-            let offset = SIMD4(repeating: sigma)
-            twoSum(&state.s0, &state.c0, offset); twoSum(&state.s1, &state.c1, offset)
-            twoSum(&state.s2, &state.c2, offset); twoSum(&state.s3, &state.c3, offset)
-            offsets.append(sigma)
-            extraAdditions += 1
-        }
-        switch (kind, squares) {
-        case (0, true):
-            withPaddedTail(x.base, blockRange, step: 32, elementSize: 2) { compensatedSteps16(HalfLoad.self, SquareTerm.self, $0, $1, $2, &state) }
-        case (0, false):
-            withPaddedTail(x.base, blockRange, step: 32, elementSize: 2) { compensatedSteps16(HalfLoad.self, MagnitudeTerm.self, $0, $1, $2, &state) }
-        case (1, true):
-            withPaddedTail(x.base, blockRange, step: 32, elementSize: 2) { compensatedSteps16(BFloat16Load.self, SquareTerm.self, $0, $1, $2, &state) }
-        case (1, false):
-            withPaddedTail(x.base, blockRange, step: 32, elementSize: 2) { compensatedSteps16(BFloat16Load.self, MagnitudeTerm.self, $0, $1, $2, &state) }
-        case (2, true):
-            withPaddedTail(x.base, blockRange, step: 16, elementSize: 4) { compensatedSteps(FloatLoad.self, SquareTerm.self, $0, $1, $2, &state) }
-        case (2, false):
-            withPaddedTail(x.base, blockRange, step: 16, elementSize: 4) { compensatedSteps(FloatLoad.self, MagnitudeTerm.self, $0, $1, $2, &state) }
-        case (_, true):
-            withPaddedTail(x.base, blockRange, step: 16, elementSize: 8) { dotSteps($0, $1, $2, &state) }
-        case (_, false):
-            withPaddedTail(x.base, blockRange, step: 16, elementSize: 8) { compensatedSteps(DoubleLoad.self, MagnitudeTerm.self, $0, $1, $2, &state) }
-        }
+    switch (x.format.bitWidth, x.format == .float16, squares) {
+    case (16, true, true): return chunk16(HalfExactLoad.self, SquareTerm.self, x, range)
+    case (16, true, false): return chunk16(HalfExactLoad.self, MagnitudeTerm.self, x, range)
+    case (16, false, true): return chunk16(BFloat16ExactLoad.self, SquareTerm.self, x, range)
+    case (16, false, false): return chunk16(BFloat16ExactLoad.self, MagnitudeTerm.self, x, range)
+    case (_, _, true): return chunkCompensated(SquareTerm.self, x, range)
+    case (_, _, false): return chunkCompensated(MagnitudeTerm.self, x, range)
     }
+}
+
+/// 16-bit inputs: certified plain blocks, compensated summation for blocks that fail the check.
+func chunk16<L: ExactLoad, K: TermKind>(_: L.Type, _: K.Type, _ x: FloatBuffer, _ range: Range<Int>) -> ReductionEnclosure {
+    let fractionBits = x.format.precision - 1, bias = x.format.exponentBias
+    let infinityBits: UInt32 = x.format == .float16 ? 0x7C00 : 0x7F80
+    // Float16 terms are all multiples of the smallest subnormal's weight (squared): lane sums below 2^53 times
+    // it need no tracking. For BFloat16 that limit is too small to be worth trying.
+    let untrackedLimit = x.format == .float16
+        ? exactnessLimit(fractionBits: fractionBits, exponentBias: bias, smallestNonzero: 1, squares: K.squares) : 0
+    var tryUntracked = untrackedLimit > 0
+    var state = LaneState()
+    var offsets = [Double]()
+    for block in exactBlocks(range, size: exactBlockSize16) {
+        var sums = BlockSums()
+        if tryUntracked {
+            withPaddedTail(x.base, block, step: 32, elementSize: 2) { sums = plainSteps(L.self, K.self, $0, $1, $2, sums) }
+            if sums.allBelow(untrackedLimit) { state.fold(sums); continue }
+            // Larger values: track from now on (the data decide, so the choice is the same for any thread count).
+            tryUntracked = false
+            sums = BlockSums()
+        }
+        var low = SIMD16<UInt16>(repeating: .max)
+        withPaddedTail(x.base, block, step: 32, elementSize: 2) { (sums, low) = trackedSteps(L.self, K.self, $0, $1, $2, sums, low) }
+        let smallest = UInt32(horizontalMin(low)) + 1
+        if sums.allBelow(exactnessLimit(fractionBits: fractionBits, exponentBias: bias, smallestNonzero: smallest, squares: K.squares)) {
+            state.fold(sums)
+            continue
+        }
+        // Too wide a range for a plain sum, or an inf or NaN: compensated summation above an offset.
+        let top = extremes16(x.base, block).largest
+        guard top < infinityBits else { return unresolvedEnclosure }
+        let largest = x.format.decode(UInt64(top))
+        guard raiseOffset(&state, &offsets, largestTerm: K.squares ? largest * largest : largest) else { return unresolvedEnclosure }
+        let steps = withPaddedTail(x.base, block, step: 16, elementSize: 2) { state.lanes = compensatedSteps(L.self, K.self, $0, $1, $2, state.lanes) }
+        state.additions += steps
+    }
+    return finish(state, offsets: offsets, dot: false)
+}
+
+/// Float32 and Float64 inputs: compensated summation above offsets, blocks undone and redone when a term
+/// turns out larger than the smallest lane sum at the start of its block.
+func chunkCompensated<K: TermKind>(_: K.Type, _ x: FloatBuffer, _ range: Range<Int>) -> ReductionEnclosure {
+    let is32 = x.format.bitWidth == 32
+    let size = is32 ? 4 : 8
+    /// Sums the block into `state` and returns its largest term (NaN if it held a NaN, for Float32).
+    func run(_ block: Range<Int>, _ state: inout LaneState) -> Double {
+        if is32 {
+            var top = SIMD8<UInt32>()
+            state.additions += withPaddedTail(x.base, block, step: 16, elementSize: size) { (state.lanes, top) = float32Steps(K.self, $0, $1, $2, state.lanes, top) }
+            let largest = Double(Float(bitPattern: (0..<8).reduce(UInt32(0)) { max($0, top[$1]) }))
+            return K.squares ? largest * largest : largest
+        }
+        var top = Lanes()
+        if K.squares {
+            state.additions += withPaddedTail(x.base, block, step: 16, elementSize: size) { (state.lanes, top) = float64Steps(Float64Square.self, $0, $1, $2, state.lanes, top) }
+        } else {
+            state.additions += withPaddedTail(x.base, block, step: 16, elementSize: size) { (state.lanes, top) = float64Steps(Float64Magnitude.self, $0, $1, $2, state.lanes, top) }
+        }
+        return max(max(top[0], top[1]), max(top[2], top[3]))
+    }
+    var state = LaneState()
+    var offsets = [Double]()
+    for block in exactBlocks(range, size: exactBlockSize) {
+        if offsets.isEmpty {
+            let largest = largestMagnitude(x, block)
+            guard raiseOffset(&state, &offsets, largestTerm: K.squares ? largest * largest : largest) else { return unresolvedEnclosure }
+        }
+        let floor = state.smallestSum
+        let saved = state
+        let largestTerm = run(block, &state)
+        if largestTerm <= floor { continue }
+        // A term above a lane sum (or a NaN): undo the block, raise the lanes above it, and sum it again.
+        state = saved
+        guard raiseOffset(&state, &offsets, largestTerm: largestTerm) else { return unresolvedEnclosure }
+        _ = run(block, &state)
+    }
+    return finish(state, offsets: offsets, dot: x.format == .float64 && K.squares)
+}
+
+/// The chunk's partials and bound from its lanes.
+///
+/// For a lane of m additions with final running sum s, each FastTwoSum or TwoSum error is at most u s, and
+/// the compensation c holds their exact sum to within γ(m) u m s (Float64 squares: twice the terms, since the
+/// TwoProduct errors join c too, plus 2^-1074 per product that can underflow). The lane values, the offsets
+/// -16σ and the compensations are then added by Sum2 into two partials, which adds γ(k) u k Σ|values| for k
+/// values. A non-finite result tells the caller to compute exactly.
+func finish(_ state: LaneState, offsets: [Double], dot: Bool) -> ReductionEnclosure {
     var values = [Double]()
     values.reserveCapacity(32 + offsets.count)
     var laneTotal = 0.0
     for v in state.sums { for lane in 0..<4 { values.append(v[lane]); laneTotal += v[lane] } }
     for sigma in offsets { values.append(-16 * sigma) }
     for v in state.compensations { for lane in 0..<4 { values.append(v[lane]) } }
-    let m = max(state.terms + extraAdditions, 1)
+    let m = max(state.additions, 1)
     let u = 0x1p-53
     var bound: Double
-    if x.format == .float64 && squares {
+    if dot {
         bound = gamma64(2 * m) * u * (Double(m) + 2) * laneTotal + Double(16 * m) * 0x1p-1074
     } else {
         bound = gamma64(m) * u * Double(m) * laneTotal
     }
-    // Sum2 of the 33 values into (sum, compensation).
     var sum = 0.0, compensation = 0.0, magnitudes = 0.0
     for v in values {
         let t = sum + v
@@ -335,6 +538,6 @@ func exactChunk(_ x: FloatBuffer, _ range: Range<Int>, squares: Bool) -> Reducti
         magnitudes += v.magnitude
     }
     bound += gamma64(values.count) * u * Double(values.count) * magnitudes
-    guard sum.isFinite, compensation.isFinite, bound.isFinite else { return ReductionEnclosure(partials: [.nan], bound: .infinity) }
+    guard sum.isFinite, compensation.isFinite, bound.isFinite else { return unresolvedEnclosure }
     return ReductionEnclosure(partials: [sum, compensation], bound: (bound * (1 + 0x1p-30)).nextUp)
 }

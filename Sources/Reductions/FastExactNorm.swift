@@ -3,8 +3,9 @@ import Reference
 
 /// Correctly rounded norms at memory speed.
 ///
-/// Orders 1 and 2: a compensated sum in Float64 with a proven error bound (`exactChunk`) encloses the exact
-/// reduction; when both ends of the enclosure give the same rounded norm, that is the answer. Otherwise (the
+/// Orders 1 and 2: Float64 sums with a proven error bound (`exactChunk`: certified-exact plain sums of 16-bit
+/// blocks, compensated sums otherwise) enclose the exact reduction; when both ends of the enclosure give the
+/// same rounded norm, that is the answer. Otherwise (the
 /// norm lies within the bound of a rounding boundary, or a Float64 square overflowed, or the input holds inf or
 /// NaN) the exact reduction is computed with `ExactAccumulator` (Neal's superaccumulator) and rounded by MPFR.
 /// Order ∞ is a maximum, exact as it is. Other p go to MPFR (`MPFRNorm`). The same input gives the same bits
