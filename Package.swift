@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "Reference", dependencies: ["CMPFR", "Formats"], swiftSettings: cpuFlags),
         .target(name: "Reductions", dependencies: ["Formats", "Reference"], swiftSettings: cpuFlags),
         .target(name: "TensorIO", dependencies: ["Formats"], swiftSettings: cpuFlags),
+        .target(name: "Tensors", dependencies: ["Formats", "Reductions"], swiftSettings: cpuFlags),
         .target(name: "Reports", dependencies: ["Formats", "Reference", "Reductions"], swiftSettings: cpuFlags),
         .target(name: "PrecisionLab", dependencies: ["Formats", "Reference", "Reductions", "TensorIO", "Reports"], swiftSettings: cpuFlags),
         .executableTarget(
@@ -43,6 +44,7 @@ let package = Package(
         .testTarget(name: "ReferenceTests", dependencies: ["Formats", "Reference"], swiftSettings: cpuFlags),
         .testTarget(name: "ReductionsTests", dependencies: ["Formats", "Reference", "Reductions", "TensorIO"], swiftSettings: cpuFlags),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "Formats"], swiftSettings: cpuFlags),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Formats", "Reference"], swiftSettings: cpuFlags),
         .testTarget(name: "CLITests", dependencies: ["PrecisionLab", "PrecisionLabCLI"], swiftSettings: cpuFlags),
     ]
 )

@@ -11,7 +11,7 @@
 /// numpy's pairwise sum (`pairwise_sum` in loops_utils.h): below 8 terms a running sum; up to 128 terms eight
 /// interleaved accumulators r[j] += t[i+j], combined ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the remainder
 /// added one by one; above 128 the range splits at n/2 rounded down to a multiple of 8 and the halves are added.
-func pairwiseSum<A: AccumulatorScalar>(_ start: Int, _ n: Int, _ t: (Int) -> A) -> A {
+@inlinable public func pairwiseSum<A: AccumulatorScalar>(_ start: Int, _ n: Int, _ t: (Int) -> A) -> A {
     if n < 8 {
         var s: A = 0
         for i in 0..<n { s += t(start + i) }

@@ -1,0 +1,110 @@
+import Formats
+
+/// What a conversion between formats did to the values: the events mixed-precision training watches for.
+public struct ConversionEvents: Sendable, Equatable {
+    /// Finite values that became ±inf (or NaN in a format without inf).
+    public var overflowed = 0
+    /// Nonzero values that became zero.
+    public var underflowed = 0
+    /// Values that became subnormal (nonzero) in the target format.
+    public var subnormal = 0
+    /// NaN or inf values in the source.
+    public var nonFiniteInputs = 0
+    /// Values converted.
+    public var count = 0
+
+    public init() {}
+
+    public mutating func add(_ other: ConversionEvents) {
+        overflowed += other.overflowed
+        underflowed += other.underflowed
+        subnormal += other.subnormal
+        nonFiniteInputs += other.nonFiniteInputs
+        count += other.count
+    }
+}
+
+/// `source` rounded once (to nearest, ties to even) into `target` (same count), with the events counted.
+/// Widening conversions are exact; Double to BFloat16 rounds once from the Double (not through Float).
+@inlinable public func convert<A: TensorScalar, B: TensorScalar>(_ source: Tensor<A>, into target: Tensor<B>, events: inout ConversionEvents) {
+    precondition(source.count == target.count, "converting \(source.shape) into \(target.shape)")
+    let n = source.count
+    let s = source.pointer, t = target.pointer
+    let smallestNormal = B.leastNormalMagnitude
+    var over = 0, under = 0, subnormal = 0, nonFinite = 0
+    for i in 0..<n {
+        let x = s[i]
+        let y: B
+        if A.self == B.self {
+            y = unsafeBitCast(x, to: B.self)
+        } else if B.Compute.self == Float.self && A.Compute.self == Float.self {
+            y = B(compute: unsafeBitCast(x.compute, to: B.Compute.self))  // exact widening to Float, one rounding
+        } else if B.self == Double.self {
+            y = unsafeBitCast(Double(x.compute), to: B.self)
+        } else if B.self == Float.self {
+            y = unsafeBitCast(Float(Double(x.compute)), to: B.self)  // Double to Float: one hardware rounding
+        } else {
+            y = B(rounding: Double(x.compute), saturating: false)
+        }
+        t[i] = y
+        if !x.isFinite {
+            nonFinite += 1
+        } else if !y.isFinite {
+            over += 1
+        } else if y == 0 {
+            if x != 0 { under += 1 }
+        } else if y.magnitude < smallestNormal {
+            subnormal += 1
+        }
+    }
+    events.overflowed += over
+    events.underflowed += under
+    events.subnormal += subnormal
+    events.nonFiniteInputs += nonFinite
+    events.count += n
+}
+
+/// Whether any element is NaN or ±inf: the exponent field all ones, tested on the bit patterns eight at a time.
+@inlinable public func containsNonFinite<S: TensorScalar>(_ x: Tensor<S>) -> Bool {
+    countNonFinite(x, stopAtFirst: true) > 0
+}
+
+/// The number of NaN and ±inf elements (at least 1 if any, when `stopAtFirst`).
+@inlinable public func countNonFinite<S: TensorScalar>(_ x: Tensor<S>, stopAtFirst: Bool = false) -> Int {
+    let raw = UnsafeRawPointer(x.pointer)
+    let n = x.count
+    switch S.kind {
+    case .float16, .bfloat16:
+        let mask: UInt16 = S.kind == .float16 ? 0x7C00 : 0x7F80
+        return scanNonFinite(raw, n, mask: mask, stopAtFirst: stopAtFirst)
+    case .float32:
+        return scanNonFinite(raw, n, mask: UInt32(0x7F80_0000), stopAtFirst: stopAtFirst)
+    case .float64:
+        return scanNonFinite(raw, n, mask: UInt64(0x7FF0_0000_0000_0000), stopAtFirst: stopAtFirst)
+    }
+}
+
+/// Counts elements whose bits have every bit of `mask` (the exponent field) set, 256 bits at a time.
+@inlinable func scanNonFinite<B: FixedWidthInteger & SIMDScalar>(_ raw: UnsafeRawPointer, _ n: Int, mask: B, stopAtFirst: Bool) -> Int {
+    let m = SIMD32<B>(repeating: mask)
+    var count = 0
+    var i = 0
+    // 32 lanes at a time for 16-bit, fewer for wider formats (SIMD32 of UInt64 is four 256-bit registers).
+    while i + 32 <= n {
+        let v = raw.loadUnaligned(fromByteOffset: i * MemoryLayout<B>.size, as: SIMD32<B>.self)
+        let hits = (v & m) .== m
+        if any(hits) {
+            for k in 0..<32 where hits[k] { count += 1 }
+            if stopAtFirst { return count }
+        }
+        i += 32
+    }
+    while i < n {
+        if raw.loadUnaligned(fromByteOffset: i * MemoryLayout<B>.size, as: B.self) & mask == mask {
+            count += 1
+            if stopAtFirst { return count }
+        }
+        i += 1
+    }
+    return count
+}

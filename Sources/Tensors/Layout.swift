@@ -1,0 +1,79 @@
+/// y = x with axes `a` and `b` swapped, materialized in row-major order (y[.., j, .., i, ..] = x[.., i, .., j, ..]);
+/// added to y when `accumulate`. Swapping back with `accumulate` is the backward pass.
+public func transpose<S: TensorScalar>(_ x: Tensor<S>, _ a: Int, _ b: Int, into y: Tensor<S>, accumulate: Bool = false) {
+    let a = x.shape.normalized(axis: a), b = x.shape.normalized(axis: b)
+    let outShape = x.shape.swapping(a, b)
+    precondition(y.count == x.count, "transpose of \(x.shape) into \(y.shape)")
+    // x's strides, permuted into y's axis order.
+    var strides = Shape(rank: x.shape.rank, d: (0, 0, 0, 0, 0, 0))
+    var stride = 1
+    var axis = x.shape.rank - 1
+    while axis >= 0 { strides[axis] = stride; stride *= x.shape[axis]; axis -= 1 }
+    strides = strides.swapping(a, b)
+    dispatch(S.kind, GatherKernel(x: UnsafeRawPointer(x.pointer), y: UnsafeMutableRawPointer(y.pointer), shape: outShape, strides: strides,
+                                  accumulate: accumulate))
+}
+
+/// y[i] (+)= x[offset(i)], with x's element strides given per axis of y's shape.
+struct GatherKernel: TypedKernel {
+    let x: UnsafeRawPointer, y: UnsafeMutableRawPointer, shape: Shape, strides: Shape, accumulate: Bool
+    func run<T: TensorScalar>(_: T.Type) {
+        let x = x.assumingMemoryBound(to: T.self), y = y.assumingMemoryBound(to: T.self)
+        let rank = shape.rank
+        guard rank > 0 else { y[0] = accumulate ? T(compute: y[0].compute + x[0].compute) : x[0]; return }
+        let inner = shape[rank - 1], innerStride = strides[rank - 1]
+        let rows = shape.count / max(inner, 1)
+        var index = Shape(rank: rank, d: (0, 0, 0, 0, 0, 0))
+        var offset = 0
+        for r in 0..<rows {
+            let out = y + r * inner
+            if accumulate {
+                for j in 0..<inner { out[j] = T(compute: out[j].compute + x[offset + j * innerStride].compute) }
+            } else {
+                for j in 0..<inner { out[j] = x[offset + j * innerStride] }
+            }
+            var axis = rank - 2
+            while axis >= 0 {
+                index[axis] += 1
+                offset += strides[axis]
+                if index[axis] < shape[axis] { break }
+                offset -= strides[axis] * shape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+    }
+}
+
+/// y = x[..., start..<start+length, ...] along `axis` (a copy); with `backward`, x's slice += y instead (y is
+/// then the gradient of the slice and x the gradient of the whole).
+public func slice<S: TensorScalar>(_ x: Tensor<S>, axis: Int, start: Int, length: Int, into y: Tensor<S>, backward: Bool = false) {
+    let axis = x.shape.normalized(axis: axis)
+    precondition(start >= 0 && start + length <= x.shape[axis], "slice \(start)..<\(start + length) of axis \(axis) of \(x.shape)")
+    let outer = x.shape.outer(axis), inner = x.shape.inner(axis), n = x.shape[axis]
+    precondition(y.count == outer * length * inner, "slice into \(y.shape)")
+    for o in 0..<outer {
+        let whole = x.reshaped(Shape(x.count)).rows((o * n + start) * inner, length * inner)
+        let part = y.reshaped(Shape(y.count)).rows(o * length * inner, length * inner)
+        if backward { addScaled(part, alpha: 1, into: whole) } else { part.assign(whole) }
+    }
+}
+
+/// y = the tensors concatenated along `axis`; with `backward`, each x += its part of y (y the gradient).
+public func concatenate<S: TensorScalar>(_ xs: [Tensor<S>], axis: Int, into y: Tensor<S>, backward: Bool = false) {
+    guard let first = xs.first else { return }
+    let axis = first.shape.normalized(axis: axis)
+    let outer = first.shape.outer(axis), inner = first.shape.inner(axis)
+    let total = xs.reduce(0) { $0 + $1.shape[axis] }
+    precondition(y.count == outer * total * inner, "concatenation into \(y.shape)")
+    var start = 0
+    for x in xs {
+        let n = x.shape[axis]
+        for o in 0..<outer {
+            let part = x.reshaped(Shape(x.count)).rows(o * n * inner, n * inner)
+            let whole = y.reshaped(Shape(y.count)).rows((o * total + start) * inner, n * inner)
+            if backward { addScaled(whole, alpha: 1, into: part) } else { whole.assign(part) }
+        }
+        start += n
+    }
+}
