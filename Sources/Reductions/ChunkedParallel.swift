@@ -1,6 +1,3 @@
-import Dispatch
-import Synchronization
-
 /// Fixed partitioning of a reduction: chunk k covers elements [k C, (k+1) C), chunks are reduced independently
 /// and their results kept in chunk order, so the partial results, and anything combined from them in a fixed
 /// order, are the same bits for any thread count. Threads claim the next chunk from a shared counter, so a core
@@ -11,7 +8,7 @@ public enum ChunkedParallel {
     /// Inputs below this many elements run on the calling thread.
     public static let parallelThreshold = 1 << 20
     /// The threads a large reduction uses by default: one per core.
-    public static var defaultThreadCount: Int { max(1, ProcessInfoCores.count) }
+    public static var defaultThreadCount: Int { Parallel.defaultThreads }
 
     /// `body` applied to every chunk of `0..<count`, results in chunk order.
     public static func map<R>(count: Int, chunkSize: Int = chunkSize, threads: Int = defaultThreadCount,
@@ -23,32 +20,9 @@ public enum ChunkedParallel {
         let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: chunks)
         results.initialize(repeating: nil)
         defer { results.deallocate() }
-        let slots = UncheckedBox(results)
-        let next = Atomic<Int>(0)
-        withoutActuallyEscaping(body) { body in
-            let work = UncheckedBox(body)
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                while true {
-                    let k = next.add(1, ordering: .relaxed).oldValue
-                    guard k < chunks else { break }
-                    slots.value[k] = work.value(range(k))
-                }
-            }
-        }
+        let slots = SendableBox(results)
+        Parallel.forEach(parts: chunks, threads: workers) { k in slots.value[k] = body(range(k)) }
         return results.map { $0! }
     }
 }
 
-/// Hands a value to worker threads that use disjoint parts of it.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif
-
-enum ProcessInfoCores {
-    static let count: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-}

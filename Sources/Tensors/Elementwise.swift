@@ -1,4 +1,5 @@
 import Formats
+import Reductions
 
 /// A kernel run on the concrete element type of its tensors. Public kernel functions take generic tensors,
 /// switch once on the format (`dispatch`) and run a loop specialized for it, so callers generic over the
@@ -334,37 +335,31 @@ struct BinaryBackwardKernel: TypedKernel {
 /// y += alpha * x (rounded once per element).
 public func addScaled<S: TensorScalar>(_ x: Tensor<S>, alpha: Double, into y: Tensor<S>) {
     precondition(x.count == y.count, "adding \(x.shape) into \(y.shape)")
-    dispatch(S.kind, AxpyKernel(x: UnsafeRawPointer(x.pointer), y: UnsafeMutableRawPointer(y.pointer), n: x.count, alpha: alpha))
-}
-
-struct AxpyKernel: TypedKernel {
-    let x: UnsafeRawPointer, y: UnsafeMutableRawPointer, n: Int, alpha: Double
-    func run<T: TensorScalar>(_: T.Type) {
-        let x = x.assumingMemoryBound(to: T.self), y = y.assumingMemoryBound(to: T.self)
-        let a = T.Compute(alpha), av = SIMD8(repeating: a)
-        var i = 0
-        if alpha == 1 {
-            while i + 8 <= n { T.store8(T.load8(y + i) + T.load8(x + i), y + i); i += 8 }
-        } else {
-            while i + 8 <= n { T.store8(T.load8(y + i) + av * T.load8(x + i), y + i); i += 8 }
-        }
-        while i < n { y[i] = T(compute: y[i].compute + a * x[i].compute); i += 1 }
-    }
+    dispatch(S.kind, AxpyKernel(x: UnsafeRawPointer(x.pointer), y: UnsafeMutableRawPointer(y.pointer), n: x.count, alpha: alpha, accumulate: true))
 }
 
 /// y = alpha * x (rounded once per element).
 public func scale<S: TensorScalar>(_ x: Tensor<S>, by alpha: Double, into y: Tensor<S>) {
-    precondition(x.count == y.count)
-    dispatch(S.kind, ScaleKernel(x: UnsafeRawPointer(x.pointer), y: UnsafeMutableRawPointer(y.pointer), n: x.count, alpha: alpha))
+    precondition(x.count == y.count, "scaling \(x.shape) into \(y.shape)")
+    dispatch(S.kind, AxpyKernel(x: UnsafeRawPointer(x.pointer), y: UnsafeMutableRawPointer(y.pointer), n: x.count, alpha: alpha, accumulate: false))
 }
 
-struct ScaleKernel: TypedKernel {
-    let x: UnsafeRawPointer, y: UnsafeMutableRawPointer, n: Int, alpha: Double
+/// y = alpha x (+ y when accumulating), computed in the compute format and rounded once.
+struct AxpyKernel: TypedKernel {
+    let x: UnsafeRawPointer, y: UnsafeMutableRawPointer, n: Int, alpha: Double, accumulate: Bool
     func run<T: TensorScalar>(_: T.Type) {
         let x = x.assumingMemoryBound(to: T.self), y = y.assumingMemoryBound(to: T.self)
         let a = T.Compute(alpha), av = SIMD8(repeating: a)
         var i = 0
-        while i + 8 <= n { T.store8(av * T.load8(x + i), y + i); i += 8 }
-        while i < n { y[i] = T(compute: a * x[i].compute); i += 1 }
+        if !accumulate {
+            while i + 8 <= n { T.store8(av * T.load8(x + i), y + i); i += 8 }
+            while i < n { y[i] = T(compute: a * x[i].compute); i += 1 }
+        } else if alpha == 1 {
+            while i + 8 <= n { T.store8(T.load8(y + i) + T.load8(x + i), y + i); i += 8 }
+            while i < n { y[i] = T(compute: y[i].compute + x[i].compute); i += 1 }
+        } else {
+            while i + 8 <= n { T.store8(T.load8(y + i) + av * T.load8(x + i), y + i); i += 8 }
+            while i < n { y[i] = T(compute: y[i].compute + a * x[i].compute); i += 1 }
+        }
     }
 }

@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// Work split into parts that run on up to `threads` threads, each part on exactly one thread. Kernels split
-/// their output, never a sum, so their results are the same bits for any thread count.
+/// their output (or sums into fixed chunks combined in a fixed order), so their results are the same bits
+/// for any thread count.
 public enum Parallel {
     /// One thread per core.
     public static let defaultThreads: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
