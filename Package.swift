@@ -30,6 +30,7 @@ let package = Package(
         .target(name: "Reductions", dependencies: ["Formats", "Reference"], swiftSettings: cpuFlags),
         .target(name: "TensorIO", dependencies: ["Formats"], swiftSettings: cpuFlags),
         .target(name: "Tensors", dependencies: ["Formats", "Reductions"], swiftSettings: cpuFlags),
+        .target(name: "Autograd", dependencies: ["Formats", "Reductions", "Tensors"], swiftSettings: cpuFlags),
         .target(name: "Reports", dependencies: ["Formats", "Reference", "Reductions"], swiftSettings: cpuFlags),
         .target(name: "PrecisionLab", dependencies: ["Formats", "Reference", "Reductions", "TensorIO", "Reports"], swiftSettings: cpuFlags),
         .executableTarget(
@@ -45,6 +46,7 @@ let package = Package(
         .testTarget(name: "ReductionsTests", dependencies: ["Formats", "Reference", "Reductions", "TensorIO"], swiftSettings: cpuFlags),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "Formats"], swiftSettings: cpuFlags),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Formats", "Reference"], swiftSettings: cpuFlags),
+        .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Tensors", "Formats"], swiftSettings: cpuFlags),
         .testTarget(name: "CLITests", dependencies: ["PrecisionLab", "PrecisionLabCLI"], swiftSettings: cpuFlags),
     ]
 )

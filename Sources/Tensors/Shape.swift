@@ -92,25 +92,27 @@ public struct Shape: Hashable, Sendable, CustomStringConvertible, ExpressibleByA
         return s
     }
 
+    /// The shape without dimension `axis`.
+    @inlinable public func removing(axis: Int) -> Shape {
+        var s = Shape(rank: rank - 1, d: (0, 0, 0, 0, 0, 0))
+        for i in 0..<(rank - 1) { s[i] = self[i < axis ? i : i + 1] }
+        return s
+    }
+
     /// The shape with the last dimension removed.
     @inlinable public var droppingLast: Shape {
-        var s = Shape.scalar
-        s.copyPrefix(of: self, count: rank - 1)
+        precondition(rank > 0)
+        var s = Shape(rank: rank - 1, d: d)
+        s[rank - 1] = 0
         return s
     }
 
     /// The shape with `n` appended.
     @inlinable public func appending(_ n: Int) -> Shape {
-        precondition(rank < Shape.maxRank)
-        var s = Shape.scalar
-        s.copyPrefix(of: self, count: rank)
+        precondition(rank < Shape.maxRank, "rank \(rank + 1) above \(Shape.maxRank)")
+        var s = Shape(rank: rank + 1, d: d)
         s[rank] = n
         return s
-    }
-
-    @inlinable mutating func copyPrefix(of other: Shape, count: Int) {
-        self = Shape(rank: count, d: other.d)
-        for i in count..<Shape.maxRank { self[i] = 0 }
     }
 
     @inlinable init(rank: Int, d: (Int, Int, Int, Int, Int, Int)) {
