@@ -31,8 +31,11 @@ let package = Package(
         .target(name: "TensorIO", dependencies: ["Formats"], swiftSettings: cpuFlags),
         .target(name: "Tensors", dependencies: ["Formats", "Reductions"], swiftSettings: cpuFlags),
         .target(name: "Autograd", dependencies: ["Formats", "Reductions", "Tensors"], swiftSettings: cpuFlags),
+        .target(name: "Training", dependencies: ["Formats", "Reductions", "Tensors", "Autograd"], swiftSettings: cpuFlags),
+        .target(name: "Experiments", dependencies: ["Formats", "Reductions", "Tensors", "Autograd", "Training"], swiftSettings: cpuFlags),
         .target(name: "Reports", dependencies: ["Formats", "Reference", "Reductions"], swiftSettings: cpuFlags),
-        .target(name: "PrecisionLab", dependencies: ["Formats", "Reference", "Reductions", "TensorIO", "Reports"], swiftSettings: cpuFlags),
+        .target(name: "PrecisionLab", dependencies: ["Formats", "Reference", "Reductions", "TensorIO", "Reports", "Tensors", "Autograd",
+                                                    "Training", "Experiments"], swiftSettings: cpuFlags),
         .executableTarget(
             name: "PrecisionLabCLI",
             dependencies: [
@@ -47,6 +50,10 @@ let package = Package(
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "Formats"], swiftSettings: cpuFlags),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Formats", "Reference"], swiftSettings: cpuFlags),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Tensors", "Formats"], swiftSettings: cpuFlags),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Experiments", "Autograd", "Tensors", "Formats", "MallocCounter", "PrecisionLab"],
+                    swiftSettings: cpuFlags),
+        // Counts heap allocations in the test process (it replaces malloc there, nowhere else).
+        .target(name: "MallocCounter", path: "Tests/MallocCounter"),
         .testTarget(name: "CLITests", dependencies: ["PrecisionLab", "PrecisionLabCLI"], swiftSettings: cpuFlags),
     ]
 )

@@ -43,6 +43,9 @@ public final class Graph<Scalar: TensorScalar> {
     /// The accumulator of matrix products (`wide`: Float for 16-bit inputs).
     public var accumulator: MatmulAccumulator
     public var threads: Int
+    /// Floating-point operations of the matrix products since the last reset (2mnk per product, forward and
+    /// backward).
+    public internal(set) var matmulFlops = 0
 
     public init(accumulator: MatmulAccumulator = .wide, threads: Int = Parallel.defaultThreads) {
         self.accumulator = accumulator
@@ -54,6 +57,7 @@ public final class Graph<Scalar: TensorScalar> {
         nodes.removeAll(keepingCapacity: true)
         operands.removeAll(keepingCapacity: true)
         arena.reset()
+        matmulFlops = 0
     }
 
     public var nodeCount: Int { nodes.count }

@@ -76,6 +76,7 @@ extension Graph {
         }
         let out = output(shape)
         Tensors.matmul(va, vb, into: out, transposeA: transposeA, transposeB: transposeB, accumulator: accumulator, threads: threads)
+        matmulFlops += 2 * out.count * (transposeB ? vb.shape.last : vb.shape[vb.shape.rank - 2])
         return record(.matmul(a.id, b.id, transposeA: transposeA, transposeB: transposeB), out, needsGrad: needsGrad(a, b))
     }
 
@@ -242,6 +243,9 @@ extension Graph {
     func matmulBackward(_ a: Int, _ b: Int, _ ta: Bool, _ tb: Bool, _ g: Tensor<Scalar>) {
         let va = nodes[a].value, vb = nodes[b].value
         let folded = vb.shape.rank == 2 && !ta
+        // Each gradient product costs what the forward one did.
+        let forwardFlops = 2 * g.count * (tb ? vb.shape.last : vb.shape[vb.shape.rank - 2])
+        matmulFlops += forwardFlops * ((nodes[a].needsGrad ? 1 : 0) + (nodes[b].needsGrad ? 1 : 0))
         if let da = gradient(a) {
             if ta {
                 Tensors.matmul(vb, g, into: da, transposeA: tb, transposeB: true, accumulate: true, accumulator: accumulator, threads: threads)

@@ -31,3 +31,16 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     /// A uniform Double in [0, 1) with 53 random bits.
     @inlinable public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SeededGenerator {
+    /// A standard normal value by Box-Muller from two uniforms (the second value of the pair is discarded, so
+    /// every call uses exactly two draws).
+    public mutating func nextNormal() -> Double {
+        let u1 = max(nextUnit(), 0x1p-53), u2 = nextUnit()
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+    }
+}

@@ -4,3 +4,7 @@
 @_exported import Reductions
 @_exported import Reports
 @_exported import TensorIO
+@_exported import Tensors
+@_exported import Autograd
+@_exported import Training
+@_exported import Experiments

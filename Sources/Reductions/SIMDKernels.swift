@@ -96,8 +96,10 @@ import Formats
         i += step
     }
     if i < range.upperBound {
-        withUnsafeTemporaryAllocation(byteCount: step * elementSize, alignment: 64) { tail in
-            tail.initializeMemory(as: UInt8.self, repeating: 0)
+        // A fixed buffer on the stack (withUnsafeTemporaryAllocation may take the heap for a size it cannot see).
+        var storage = SIMD32<UInt64>()
+        precondition(step * elementSize <= MemoryLayout.size(ofValue: storage), "step of \(step * elementSize) bytes")
+        withUnsafeMutableBytes(of: &storage) { tail in
             tail.copyMemory(from: UnsafeRawBufferPointer(start: base + i * elementSize, count: (range.upperBound - i) * elementSize))
             body(UnsafeRawPointer(tail.baseAddress!), 0)
         }
@@ -139,6 +141,16 @@ func wideLaneCount(_ format: FloatFormat) -> Int { format.bitWidth == 16 ? 32 : 
 /// The fast wide-accumulator reduction (the `blocked-simd` algorithm): Σx² or Σ|x| in Float32 for 16-bit
 /// inputs and in Float64 for Float32 and Float64 inputs, chunks on all threads, the same bits for any thread count.
 public func wideReduction(_ x: FloatBuffer, squares: Bool, threads: Int = ChunkedParallel.defaultThreadCount) -> Double {
+    if x.count <= ChunkedParallel.chunkSize {
+        // One chunk: the same value as below, without the array of partials (a training step allocates nothing).
+        let all = 0..<x.count
+        switch x.format {
+        case .float16: return Double(wideChunk(HalfLoad.self, x.base, all, squares: squares))
+        case .bfloat16: return Double(wideChunk(BFloat16Load.self, x.base, all, squares: squares))
+        case .float32: return wideChunk(FloatLoad.self, x.base, all, squares: squares)
+        default: return wideChunk(DoubleLoad.self, x.base, all, squares: squares)
+        }
+    }
     switch x.format {
     case .float16:
         let parts = ChunkedParallel.map(count: x.count, threads: threads) { wideChunk(HalfLoad.self, x.base, $0, squares: squares) }

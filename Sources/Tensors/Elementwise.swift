@@ -4,11 +4,12 @@ import Reductions
 /// A kernel run on the concrete element type of its tensors. Public kernel functions take generic tensors,
 /// switch once on the format (`dispatch`) and run a loop specialized for it, so callers generic over the
 /// format (the autograd tape) pay one indirect call per kernel, not one per element.
-@usableFromInline protocol TypedKernel {
+public protocol TypedKernel {
     func run<T: TensorScalar>(_: T.Type)
 }
 
-@usableFromInline func dispatch<K: TypedKernel>(_ kind: ScalarKind, _ kernel: K) {
+/// Runs `kernel` on the concrete type of `kind`.
+public func dispatch<K: TypedKernel>(_ kind: ScalarKind, _ kernel: K) {
     switch kind {
     case .float16: kernel.run(Float16.self)
     case .bfloat16: kernel.run(BFloat16.self)
@@ -31,7 +32,8 @@ public enum UnaryFunction: String, Sendable, CaseIterable {
     @inlinable public func value<C: ComputeScalar>(_ x: C) -> C {
         switch self {
         case .neg: return -x
-        case .relu: return x > 0 ? x : 0
+        // NaN passes through, as in PyTorch (clamp_min): the lab must not hide a NaN.
+        case .relu: return x < 0 ? 0 : x
         // GELU with the exact normal CDF (PyTorch's default, approximate="none"): x Φ(x).
         case .gelu: return x * normalCDF(x)
         case .tanh: return C.tanh(x)
@@ -74,29 +76,28 @@ public func unary<S: TensorScalar>(_ f: UnaryFunction, _ x: Tensor<S>, into y: T
 
 struct UnaryKernel: TypedKernel {
     let f: UnaryFunction, x: UnsafeRawPointer, y: UnsafeMutableRawPointer, n: Int
+    // Blocks of 8: a vector loaded in the storage format, computed in the compute format, stored. The selects
+    // come from ComputeScalar, written per concrete type (generic SIMD comparisons and closures are not
+    // always inlined, and a ternary on floats becomes a branch that stops vectorization).
     func run<T: TensorScalar>(_: T.Type) {
         let x = x.assumingMemoryBound(to: T.self), y = y.assumingMemoryBound(to: T.self)
-        switch f {
-        case .relu: map(T.self, x, y) { $0.replacing(with: 0, where: $0 .< 0) } scalar: { $0 > 0 ? $0 : 0 }
-        case .neg: map(T.self, x, y) { -$0 } scalar: { -$0 }
-        default:
-            let f = f
-            map(T.self, x, y) { v in
-                var out = v
-                for l in 0..<8 { out[l] = f.value(v[l]) }
-                return out
-            } scalar: { f.value($0) }
-        }
-    }
-
-    @inline(__always) func map<T: TensorScalar>(_: T.Type, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
-                                                 _ vector: (SIMD8<T.Compute>) -> SIMD8<T.Compute>, scalar: (T.Compute) -> T.Compute) {
         var i = 0
-        while i + 8 <= n {
-            T.store8(vector(T.load8(x + i)), y + i)
-            i += 8
+        switch f {
+        case .relu:
+            while i + 8 <= n { T.store8(T.Compute.relu8(T.load8(x + i)), y + i); i += 8 }
+        case .neg:
+            while i + 8 <= n { T.store8(-T.load8(x + i), y + i); i += 8 }
+        case .tanh:
+            while i + 8 <= n { T.store8(T.Compute.tanh8(T.load8(x + i)), y + i); i += 8 }
+        case .sigmoid:
+            while i + 8 <= n { T.store8(T.Compute.sigmoid8(T.load8(x + i)), y + i); i += 8 }
+        case .exp:
+            while i + 8 <= n { T.store8(T.Compute.exp8(T.load8(x + i)), y + i); i += 8 }
+        default:
+            break
         }
-        while i < n { y[i] = T(compute: scalar(x[i].compute)); i += 1 }
+        let f = f
+        while i < n { y[i] = T(compute: f.value(x[i].compute)); i += 1 }
     }
 }
 
@@ -112,21 +113,23 @@ struct UnaryBackwardKernel: TypedKernel {
     func run<T: TensorScalar>(_: T.Type) {
         let x = x.assumingMemoryBound(to: T.self), y = y.assumingMemoryBound(to: T.self)
         let dy = dy.assumingMemoryBound(to: T.self), dx = dx.assumingMemoryBound(to: T.self)
+        let f = f
         var i = 0
-        if f == .relu {
+        // The derivatives that need no transcendental function, in blocks of 8.
+        switch f {
+        case .relu:
             while i + 8 <= n {
-                let g = T.load8(dy + i).replacing(with: 0, where: T.load8(x + i) .<= 0)
-                T.store8(T.load8(dx + i) + g, dx + i)
+                T.store8(T.load8(dx + i) + T.Compute.passPositive8(T.load8(x + i), T.load8(dy + i)), dx + i)
                 i += 8
             }
-        } else {
-            while i + 8 <= n {
-                let xv = T.load8(x + i), yv = T.load8(y + i)
-                var d = SIMD8<T.Compute>()
-                for l in 0..<8 { d[l] = f.derivative(x: xv[l], y: yv[l]) }
-                T.store8(T.load8(dx + i) + T.load8(dy + i) * d, dx + i)
-                i += 8
-            }
+        case .tanh:
+            while i + 8 <= n { let yv = T.load8(y + i); T.store8(T.load8(dx + i) + T.load8(dy + i) * (1 - yv * yv), dx + i); i += 8 }
+        case .sigmoid:
+            while i + 8 <= n { let yv = T.load8(y + i); T.store8(T.load8(dx + i) + T.load8(dy + i) * (yv * (1 - yv)), dx + i); i += 8 }
+        case .exp:
+            while i + 8 <= n { T.store8(T.load8(dx + i) + T.load8(dy + i) * T.load8(y + i), dx + i); i += 8 }
+        default:
+            break
         }
         while i < n {
             dx[i] = T(compute: dx[i].compute + dy[i].compute * f.derivative(x: x[i].compute, y: y[i].compute))
@@ -291,6 +294,18 @@ struct BinaryBackwardKernel: TypedKernel {
     func run<T: TensorScalar>(_: T.Type) {
         let a = a.assumingMemoryBound(to: T.self), b = b.assumingMemoryBound(to: T.self), dc = dc.assumingMemoryBound(to: T.self)
         let n = shape.count
+        if aShape == bShape && f != .div {
+            // add, sub: da += dc, db += ±dc; mul: da += dc·b, db += dc·a.
+            switch f {
+            case .mul:
+                if let da { AxpyKernel.multiplyAccumulate(T.self, dc, b, da.assumingMemoryBound(to: T.self), n) }
+                if let db { AxpyKernel.multiplyAccumulate(T.self, dc, a, db.assumingMemoryBound(to: T.self), n) }
+            default:
+                if let da { AxpyKernel(x: UnsafeRawPointer(dc), y: da, n: n, alpha: 1, accumulate: true).run(T.self) }
+                if let db { AxpyKernel(x: UnsafeRawPointer(dc), y: db, n: n, alpha: f == .sub ? -1 : 1, accumulate: true).run(T.self) }
+            }
+            return
+        }
         if aShape == bShape {
             let da = da?.assumingMemoryBound(to: T.self), db = db?.assumingMemoryBound(to: T.self)
             for i in 0..<n {
@@ -301,30 +316,41 @@ struct BinaryBackwardKernel: TypedKernel {
             }
             return
         }
-        // Broadcast: sum each operand's contributions in Compute scratch, then add once.
         let map = BroadcastMap(aShape, bShape, result: shape)
+        if map.bIsInnerBlock && (f == .add || f == .sub) {
+            // A bias row: da += dc; db += ±Σ over rows of dc, summed row by row in the compute format.
+            if let da { AxpyKernel(x: UnsafeRawPointer(dc), y: da, n: n, alpha: 1, accumulate: true).run(T.self) }
+            if let db = db?.assumingMemoryBound(to: T.self) {
+                let nb = bShape.count
+                Scratch.with { scratch in
+                    let acc = scratch.reserve(nb * MemoryLayout<T.Compute>.stride).bindMemory(to: T.Compute.self, capacity: nb)
+                    acc.initialize(repeating: 0, count: nb)
+                    for row in stride(from: 0, to: n, by: nb) {
+                        var j = 0
+                        while j + 8 <= nb {
+                            let sum = UnsafeMutableRawPointer(acc + j).loadUnaligned(as: SIMD8<T.Compute>.self) + T.load8(dc + row + j)
+                            UnsafeMutableRawPointer(acc + j).storeBytes(of: sum, as: SIMD8<T.Compute>.self)
+                            j += 8
+                        }
+                        while j < nb { acc[j] += dc[row + j].compute; j += 1 }
+                    }
+                    let sign: T.Compute = f == .sub ? -1 : 1
+                    for j in 0..<nb { db[j] = T(compute: db[j].compute + sign * acc[j]) }
+                }
+            }
+            return
+        }
+        // Broadcast: sum each operand's contributions in Compute scratch, then add once.
         let na = aShape.count, nb = bShape.count
         Scratch.with { scratch in
             let acc = scratch.reserve((na + nb) * MemoryLayout<T.Compute>.stride).bindMemory(to: T.Compute.self, capacity: na + nb)
             acc.initialize(repeating: 0, count: na + nb)
             let accA = acc, accB = acc + na
-            if map.bIsInnerBlock && f != .div {
-                // A bias row: a has c's shape; b's contribution sums over rows.
-                for row in stride(from: 0, to: n, by: nb) {
-                    for j in 0..<nb {
-                        let g = dc[row + j].compute
-                        let (pa, pb) = partials(a[row + j].compute, b[j].compute)
-                        accA[row + j] += g * pa
-                        accB[j] += g * pb
-                    }
-                }
-            } else {
-                map.forEach { i, ia, ib in
-                    let g = dc[i].compute
-                    let (pa, pb) = partials(a[ia].compute, b[ib].compute)
-                    accA[ia] += g * pa
-                    accB[ib] += g * pb
-                }
+            map.forEach { i, ia, ib in
+                let g = dc[i].compute
+                let (pa, pb) = partials(a[ia].compute, b[ib].compute)
+                accA[ia] += g * pa
+                accB[ib] += g * pb
             }
             if let da = da?.assumingMemoryBound(to: T.self) { for i in 0..<na { da[i] = T(compute: da[i].compute + accA[i]) } }
             if let db = db?.assumingMemoryBound(to: T.self) { for i in 0..<nb { db[i] = T(compute: db[i].compute + accB[i]) } }
@@ -346,6 +372,13 @@ public func scale<S: TensorScalar>(_ x: Tensor<S>, by alpha: Double, into y: Ten
 
 /// y = alpha x (+ y when accumulating), computed in the compute format and rounded once.
 struct AxpyKernel: TypedKernel {
+    /// y += u ⊙ v (rounded once per element).
+    static func multiplyAccumulate<T: TensorScalar>(_: T.Type, _ u: UnsafePointer<T>, _ v: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n { T.store8(T.load8(y + i) + T.load8(u + i) * T.load8(v + i), y + i); i += 8 }
+        while i < n { y[i] = T(compute: y[i].compute + u[i].compute * v[i].compute); i += 1 }
+    }
+
     let x: UnsafeRawPointer, y: UnsafeMutableRawPointer, n: Int, alpha: Double, accumulate: Bool
     func run<T: TensorScalar>(_: T.Type) {
         let x = x.assumingMemoryBound(to: T.self), y = y.assumingMemoryBound(to: T.self)

@@ -44,7 +44,7 @@ public func gemm<S: TensorScalar>(_ g: GemmOperands<S>, accumulate: Bool, accumu
     }
     // Small products are not worth a second thread.
     let work = g.m * g.n * g.k
-    let t = work < 1 << 18 ? 1 : threads
+    let t = work < 1 << 21 ? 1 : threads
     if accumulator == .storage {
         storageGemm(g, accumulate: accumulate, threads: t)
         return
@@ -136,7 +136,7 @@ public func gemm<S: TensorScalar>(_ g: GemmOperands<S>, accumulate: Bool, accumu
         }
     }
 
-    @inlinable static func storeRow(_ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ c: UnsafeMutablePointer<T>, cols: Int, accumulate: Bool) {
+    @inlinable @inline(__always) static func storeRow(_ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ c: UnsafeMutablePointer<T>, cols: Int, accumulate: Bool) {
         if cols == 16 {
             T.store8(accumulate ? T.load8(c) + lo : lo, c)
             T.store8(accumulate ? T.load8(c + 8) + hi : hi, c + 8)
@@ -190,24 +190,45 @@ public func gemm<S: TensorScalar>(_ g: GemmOperands<S>, accumulate: Bool, accumu
             for panel in 0..<panels {
                 T.packB(g, j0 + panel * width, min(width, block - panel * width), bp + panel * width * g.k)
             }
-            let parts = min(rowPanels, threads == 1 ? 1 : 2 * threads)
-            let bpBox = SendableBox(bp), gBox = SendableBox(g)
-            Parallel.forEach(parts: parts, threads: threads) { part in
-                let g = gBox.value, bp = bpBox.value
-                Scratch.with { aScratch in
-                    let ap = aScratch.reserve(tileRows * g.k * elementSize).bindMemory(to: T.V.Scalar.self, capacity: tileRows * g.k)
-                    for rowPanel in (rowPanels * part / parts)..<(rowPanels * (part + 1) / parts) {
-                        let i0 = rowPanel * tileRows, rows = min(tileRows, g.m - i0)
-                        T.packA(g, i0, rows, ap)
-                        for panel in 0..<panels {
-                            let jj = j0 + panel * width
-                            microKernel(T.self, g.k, ap, bp + panel * width * g.k, g.c + i0 * g.ldc + jj, g.ldc,
-                                        rows: rows, cols: min(width, g.n - jj), accumulate: accumulate)
-                        }
-                    }
+            var state = GemmBlock<T>(g: g, bp: bp, j0: j0, panels: panels, rowPanels: rowPanels, accumulate: accumulate,
+                                     parts: min(rowPanels, threads == 1 ? 1 : 2 * threads))
+            withUnsafePointer(to: &state) { block in
+                let job = RawJob(state: UnsafeRawPointer(block)) { raw, part in
+                    gemmRows(raw.assumingMemoryBound(to: GemmBlock<T>.self), part)
                 }
+                Parallel.forEach(parts: block.pointee.parts, threads: threads, job: job)
             }
             j0 += block
+        }
+    }
+}
+
+/// One block of packed B and what the threads need to multiply their row panels by it.
+@usableFromInline struct GemmBlock<T: GemmTile> {
+    @usableFromInline let g: GemmOperands<T.S>
+    @usableFromInline let bp: UnsafeMutablePointer<T.V.Scalar>
+    @usableFromInline let j0: Int, panels: Int, rowPanels: Int
+    @usableFromInline let accumulate: Bool
+    @usableFromInline let parts: Int
+    @inlinable init(g: GemmOperands<T.S>, bp: UnsafeMutablePointer<T.V.Scalar>, j0: Int, panels: Int, rowPanels: Int, accumulate: Bool, parts: Int) {
+        self.g = g; self.bp = bp; self.j0 = j0; self.panels = panels; self.rowPanels = rowPanels; self.accumulate = accumulate; self.parts = parts
+    }
+}
+
+/// Part k of a block: a contiguous run of row panels, each packed from op(A) and multiplied by every panel of B.
+@inlinable func gemmRows<T: GemmTile>(_ block: UnsafePointer<GemmBlock<T>>, _ part: Int) {
+    let b = block.pointee, g = b.g
+    let width = 2 * T.lanes
+    Scratch.with { aScratch in
+        let ap = aScratch.reserve(tileRows * g.k * MemoryLayout<T.V.Scalar>.stride).bindMemory(to: T.V.Scalar.self, capacity: tileRows * g.k)
+        for rowPanel in (b.rowPanels * part / b.parts)..<(b.rowPanels * (part + 1) / b.parts) {
+            let i0 = rowPanel * tileRows, rows = min(tileRows, g.m - i0)
+            T.packA(g, i0, rows, ap)
+            for panel in 0..<b.panels {
+                let jj = b.j0 + panel * width
+                microKernel(T.self, g.k, ap, b.bp + panel * width * g.k, g.c + i0 * g.ldc + jj, g.ldc,
+                            rows: rows, cols: min(width, g.n - jj), accumulate: b.accumulate)
+            }
         }
     }
 }

@@ -65,3 +65,14 @@ struct SumAllKernel: TypedKernel {
         result.pointee = Double(pairwiseSum(0, n) { x[$0].compute })
     }
 }
+
+extension Tensor {
+    /// The elements as a buffer the Reductions algorithms read.
+    public var floatBuffer: FloatBuffer { FloatBuffer(format: Scalar.format, base: UnsafeRawPointer(pointer), count: count) }
+}
+
+/// Σx² by the lab's blocked SIMD kernel (Float lanes for 16-bit formats, Double for the others), on the
+/// calling thread and without allocating.
+public func squaredNorm<S: TensorScalar>(_ x: Tensor<S>) -> Double {
+    wideReduction(x.floatBuffer, squares: true, threads: 1)
+}

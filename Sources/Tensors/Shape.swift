@@ -7,6 +7,12 @@ public struct Shape: Hashable, Sendable, CustomStringConvertible, ExpressibleByA
 
     @inlinable public init(_ dims: Int...) { self.init(dims) }
 
+    // Fixed ranks without an array (the variadic initializer above builds one), for code that must not allocate.
+    @inlinable public init(_ a: Int) { self.init(rank: 1, d: (a, 0, 0, 0, 0, 0)) }
+    @inlinable public init(_ a: Int, _ b: Int) { self.init(rank: 2, d: (a, b, 0, 0, 0, 0)) }
+    @inlinable public init(_ a: Int, _ b: Int, _ c: Int) { self.init(rank: 3, d: (a, b, c, 0, 0, 0)) }
+    @inlinable public init(_ a: Int, _ b: Int, _ c: Int, _ e: Int) { self.init(rank: 4, d: (a, b, c, e, 0, 0)) }
+
     public init(arrayLiteral dims: Int...) { self.init(dims) }
 
     @inlinable public init<C: Collection>(_ dims: C) where C.Element == Int {

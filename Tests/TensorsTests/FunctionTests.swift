@@ -77,3 +77,4 @@ import Tensors
 import Foundation
 func Foundation_exp(_ x: Double) -> Double { Foundation.exp(x) }
 func Foundation_log(_ x: Double) -> Double { Foundation.log(x) }
+func Foundation_tanh(_ x: Double) -> Double { Foundation.tanh(x) }
