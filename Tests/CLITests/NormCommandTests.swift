@@ -2,7 +2,7 @@ import Foundation
 import PrecisionLab
 import Testing
 
-/// `norm`, `check`, `bench reductions` and `report` as a user runs them.
+/// `norm`, `check`, `bench reductions`, `bench train` and `report` as a user runs them.
 @Suite struct NormCommandTests {
     static func bytes<T: LabScalar>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
 
@@ -139,6 +139,22 @@ import Testing
             #expect(names == ["read", "blocked-simd", "naive", "exact"])
         }
         #expect(rows.allSatisfy { ($0["ns_per_element"]?.doubleValue ?? 0) > 0 && ($0["gbps"]?.doubleValue ?? 0) > 0 })
+    }
+
+    @Test func benchTrainJSON() throws {
+        let r = try CLI.run(["bench", "train", "--steps", "2", "--repetitions", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try Self.json(r.stdout).arrayValue)
+        var seen = [String]()
+        for row in rows {
+            seen.append((row["model"]?.stringValue ?? "?") + "/" + (row["format"]?.stringValue ?? "?"))
+            #expect((row["steps_per_second"]?.doubleValue ?? 0) > 0 && (row["gflops"]?.doubleValue ?? 0) > 0)
+        }
+        #expect(seen == ["mlp", "rnn", "transformer"].flatMap { m in ["f16", "bf16", "f32", "f64"].map { "\(m)/\($0)" } })
+        for bad in [["--models", "cnn"], ["--formats", "e4m3"], ["--steps", "0"], ["--threads", "0"]] {
+            let e = try CLI.run(["bench", "train"] + bad)
+            #expect(e.status == 2 && e.stderr.split(separator: "\n").count == 1 && e.stdout.isEmpty, "\(bad): \(e.stderr)")
+        }
     }
 
     @Test func reportHasTheReductionsSection() throws {
