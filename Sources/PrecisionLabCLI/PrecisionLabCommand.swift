@@ -8,12 +8,13 @@ import Glibc
 struct PrecisionLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "precision-lab",
-        abstract: "A mixed-precision numerics lab: formats, exact references, exact norms and reduction algorithms, tensor files.",
+        abstract: "A mixed-precision numerics lab: formats, exact references, exact norms and reduction algorithms, tensor files, training, loss scalers.",
         discussion: """
         Exit codes: 0 success; 1 a check failed; 2 bad usage or unreadable input (one line on stderr).
         """,
         version: PrecisionLabVersion.string,
-        subcommands: [ReportCommand.self, FormatsCommand.self, CastCommand.self, NormCommand.self, CheckCommand.self, BenchCommand.self]
+        subcommands: [ReportCommand.self, FormatsCommand.self, CastCommand.self, NormCommand.self, CheckCommand.self, BenchCommand.self,
+                      ScalerCommand.self]
     )
 }
 
