@@ -42,16 +42,62 @@ public enum TrainingBenchmark {
             self.forward = forward
         }
 
-        /// zero_grad, forward, backward, clip_grad_norm_(1.0), SGD step. Returns the loss.
-        @discardableResult public func run() -> Double {
+        /// The non-finite guard's found_inf of the last step, and the exact norm it measured (telemetry).
+        public private(set) var lastFoundInf = false
+        public private(set) var lastExactNorm = Double.nan
+
+        /// zero_grad, forward, backward, clip_grad_norm_(1.0), SGD step. Returns the loss. `instrumentation`
+        /// adds the non-finite guard (found_inf over every gradient; the step skipped and the origin traced when
+        /// set) and the exact-norm telemetry (the gradients' 2-norm correctly rounded).
+        @discardableResult public func run(_ instrumentation: Instrumentation = .none) -> Double {
             for p in parameters { p.zeroGrad() }
             graph.reset()
             let loss = forward(graph)
             graph.backward(loss)
+            if instrumentation != .none {
+                lastFoundInf = parameters.contains { containsNonFinite($0.grad) }
+                if lastFoundInf { _ = graph.firstNonFinite() }
+            }
+            if instrumentation == .guardAndExactNorm {
+                lastExactNorm = FastExactNorm.norm(of: parameters.map { GradientTensor($0).floatBuffer }, order: .two, threads: graph.threads).value
+            }
             _ = clipGradientNorm(parameters, maxNorm: 1)
-            optimizer.step()
+            if !lastFoundInf { optimizer.step() }
             lastLoss = graph.scalar(loss)
             return lastLoss
+        }
+    }
+
+    /// What is added to the benchmark step.
+    public enum Instrumentation: String, Sendable, CaseIterable {
+        case none
+        case guardOnly = "guard"
+        case guardAndExactNorm = "guard+exact-norm"
+    }
+
+    /// Seconds per MLP step with each instrumentation, timed round-robin (`repetitions` rounds of `steps` steps
+    /// each after a warm-up), medians: the overhead of the guard and of exact-norm telemetry.
+    public static func instrumentationCost(_ kind: ScalarKind, steps: Int = 50, repetitions: Int = 9,
+                                           threads: Int = Parallel.defaultThreads) -> [(Instrumentation, Double)] {
+        switch kind {
+        case .float16: return instrumentationCost(makeStep(.mlp, Float16.self, threads: threads), steps, repetitions)
+        case .bfloat16: return instrumentationCost(makeStep(.mlp, BFloat16.self, threads: threads), steps, repetitions)
+        case .float32: return instrumentationCost(makeStep(.mlp, Float.self, threads: threads), steps, repetitions)
+        case .float64: return instrumentationCost(makeStep(.mlp, Double.self, threads: threads), steps, repetitions)
+        }
+    }
+
+    static func instrumentationCost<S: TensorScalar>(_ step: Step<S>, _ steps: Int, _ repetitions: Int) -> [(Instrumentation, Double)] {
+        for i in Instrumentation.allCases { for _ in 0..<5 { step.run(i) } }
+        var times = [Instrumentation: [Double]]()
+        for _ in 0..<repetitions {
+            for i in Instrumentation.allCases {
+                times[i, default: []].append(ReductionBenchmark.time { for _ in 0..<steps { step.run(i) } } / Double(steps))
+            }
+        }
+        return Instrumentation.allCases.map { i in
+            let t = times[i, default: []].sorted()
+            return (i, t[t.count / 2])
         }
     }
 

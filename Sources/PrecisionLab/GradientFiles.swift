@@ -29,15 +29,3 @@ extension OwnedTensors {
         }
     }
 }
-
-extension TensorDType {
-    /// The dtype of one of the four arithmetic formats.
-    public init(format: FloatFormat) {
-        switch format {
-        case .float16: self = .f16
-        case .bfloat16: self = .bf16
-        case .float32: self = .f32
-        default: self = .f64
-        }
-    }
-}

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks, each against a baseline measured in the same run.",
-        subcommands: [BenchReductionsCommand.self, BenchTrainCommand.self]
+        subcommands: [BenchReductionsCommand.self, BenchTrainCommand.self, BenchGuardCommand.self]
     )
 }
 
@@ -103,6 +103,93 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Models, comma-separated: mlp, rnn, transformer.")
     var models = "mlp,rnn,transformer"
 
+    @OptionGroup var options: StepBenchOptions
+
+    func validate() throws {
+        _ = try parsedModels()
+    }
+
+    func parsedModels() throws -> [TrainingBenchmark.Model] {
+        try models.split(separator: ",").map { name in
+            guard let m = TrainingBenchmark.Model(rawValue: String(name)) else {
+                throw ValidationError("--models: '\(name)' is not one of mlp, rnn, transformer")
+            }
+            return m
+        }
+    }
+
+    func run() throws {
+        var rows = [TrainingBenchmark.Row]()
+        for model in try parsedModels() {
+            for kind in try options.kinds() {
+                Terminal.progress("bench: \(model.rawValue) \(kind.rawValue)")
+                rows.append(TrainingBenchmark.run(model, kind, steps: options.steps, repetitions: options.repetitions, threads: options.threads))
+            }
+        }
+        Terminal.endProgress()
+        if options.json {
+            print(JSONValue.array(rows.map { row in
+                .object([("model", .string(row.model.rawValue)), ("format", .string(row.kind.rawValue)),
+                         ("steps_per_second", .double(row.stepsPerSecond)), ("gflops", .double(row.gflops))])
+            }).prettyText())
+        } else {
+            print("One training step (forward, backward, clip, SGD), \(options.threads) thread(s)\n")
+            var table = TextTable(header: ["model", "format", "ms/step", "steps/s", "GFLOP/s", "× f32 time"], numericColumns: [2, 3, 4, 5])
+            for row in rows {
+                let f32 = rows.first { $0.model == row.model && $0.kind == .float32 }
+                table.rows.append([row.model.rawValue, row.kind.rawValue, String(format: "%.3f", row.secondsPerStep * 1e3),
+                                   String(format: "%.0f", row.stepsPerSecond), String(format: "%.1f", row.gflops),
+                                   f32.map { String(format: "%.2f", row.secondsPerStep / $0.secondsPerStep) } ?? "-"])
+            }
+            print(table.markdown)
+        }
+    }
+}
+
+struct BenchGuardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "guard",
+        abstract: "The cost of the non-finite guard and of exact-norm telemetry on the bench MLP step.",
+        discussion: """
+        The MLP step of `bench train` is timed three ways, round-robin, medians of --repetitions runs of --steps \
+        steps: plain; with the guard (found_inf over every gradient, which skips the step and traces the origin \
+        when set; nothing is wrong here, so it only scans); with the guard and the exact, correctly rounded \
+        gradient norm that the telemetry records. The overhead is each one's time over the plain step's.
+        """
+    )
+
+    @OptionGroup var options: StepBenchOptions
+
+    func run() throws {
+        var rows = [(ScalarKind, [(TrainingBenchmark.Instrumentation, Double)])]()
+        for kind in try options.kinds() {
+            Terminal.progress("bench guard: \(kind.rawValue)")
+            rows.append((kind, TrainingBenchmark.instrumentationCost(kind, steps: options.steps, repetitions: options.repetitions, threads: options.threads)))
+        }
+        Terminal.endProgress()
+        if options.json {
+            print(JSONValue.array(rows.flatMap { kind, times in
+                times.map { i, t in
+                    JSONValue.object([("format", .string(kind.rawValue)), ("instrumentation", .string(i.rawValue)),
+                                      ("ms_per_step", .double(t * 1e3)), ("overhead", .double(t / times[0].1 - 1))])
+                }
+            }).prettyText())
+            return
+        }
+        print("MLP step (bench train's), \(options.threads) thread(s): plain, with the non-finite guard, with guard and exact-norm telemetry\n")
+        var table = TextTable(header: ["format", "instrumentation", "ms/step", "overhead"], numericColumns: [2, 3])
+        for (kind, times) in rows {
+            for (i, t) in times {
+                table.rows.append([kind.rawValue, i.rawValue, String(format: "%.3f", t * 1e3),
+                                   i == .none ? "-" : String(format: "%+.1f%%", 100 * (t / times[0].1 - 1))])
+            }
+        }
+        print(table.markdown)
+    }
+}
+
+/// Options shared by the training-step benchmarks.
+struct StepBenchOptions: ParsableArguments {
     @Option(help: "Formats, comma-separated: f16, bf16, f32, f64.")
     var formats = "f16,bf16,f32,f64"
 
@@ -122,50 +209,13 @@ struct BenchTrainCommand: ParsableCommand {
         guard steps >= 1 && steps <= 100_000 else { throw ValidationError("--steps must be between 1 and 100000") }
         guard repetitions >= 1 && repetitions <= 1000 else { throw ValidationError("--repetitions must be between 1 and 1000") }
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
-        _ = try parsedModels()
-        _ = try parsedKinds()
+        _ = try kinds()
     }
 
-    func parsedModels() throws -> [TrainingBenchmark.Model] {
-        try models.split(separator: ",").map { name in
-            guard let m = TrainingBenchmark.Model(rawValue: String(name)) else {
-                throw ValidationError("--models: '\(name)' is not one of mlp, rnn, transformer")
-            }
-            return m
-        }
-    }
-
-    func parsedKinds() throws -> [ScalarKind] {
+    func kinds() throws -> [ScalarKind] {
         try formats.split(separator: ",").map { name in
             guard let k = ScalarKind(rawValue: String(name)) else { throw ValidationError("--formats: '\(name)' is not one of f16, bf16, f32, f64") }
             return k
-        }
-    }
-
-    func run() throws {
-        var rows = [TrainingBenchmark.Row]()
-        for model in try parsedModels() {
-            for kind in try parsedKinds() {
-                Terminal.progress("bench: \(model.rawValue) \(kind.rawValue)")
-                rows.append(TrainingBenchmark.run(model, kind, steps: steps, repetitions: repetitions, threads: threads))
-            }
-        }
-        Terminal.endProgress()
-        if json {
-            print(JSONValue.array(rows.map { row in
-                .object([("model", .string(row.model.rawValue)), ("format", .string(row.kind.rawValue)),
-                         ("steps_per_second", .double(row.stepsPerSecond)), ("gflops", .double(row.gflops))])
-            }).prettyText())
-        } else {
-            print("One training step (forward, backward, clip, SGD), \(threads) thread(s)\n")
-            var table = TextTable(header: ["model", "format", "ms/step", "steps/s", "GFLOP/s", "× f32 time"], numericColumns: [2, 3, 4, 5])
-            for row in rows {
-                let f32 = rows.first { $0.model == row.model && $0.kind == .float32 }
-                table.rows.append([row.model.rawValue, row.kind.rawValue, String(format: "%.3f", row.secondsPerStep * 1e3),
-                                   String(format: "%.0f", row.stepsPerSecond), String(format: "%.1f", row.gflops),
-                                   f32.map { String(format: "%.2f", row.secondsPerStep / $0.secondsPerStep) } ?? "-"])
-            }
-            print(table.markdown)
         }
     }
 }

@@ -85,16 +85,10 @@ struct ClipCommand: ParsableCommand {
         c.errorIfNonFinite = errorIfNonfinite
         c.threads = threads
         if let norm {
-            switch norm {
-            case "pytorch": c.norm = .pytorch(threads: threads)
-            case "optax": c.norm = .optax
-            case "exact": c.norm = .exact
-            default:
-                guard let algorithm = ReductionAlgorithm(rawValue: norm) else {
-                    throw ValidationError("--norm '\(norm)' is not pytorch, optax, exact or a reduction algorithm")
-                }
-                c.norm = .algorithm(algorithm)
+            guard let parsed = ClipNorm(name: norm, threads: threads) else {
+                throw ValidationError("--norm '\(norm)' is not pytorch, optax, exact or a reduction algorithm")
             }
+            c.norm = parsed
         }
         if let problem = c.problem { throw ValidationError(problem) }
         return c

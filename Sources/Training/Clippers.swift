@@ -70,6 +70,18 @@ public enum ClipNorm: Sendable, Equatable {
     /// The exact norm, correctly rounded to Float64.
     case exact
 
+    /// "pytorch", "optax", "exact" or a reduction algorithm's name.
+    public init?(name: String, threads: Int) {
+        switch name {
+        case "pytorch": self = .pytorch(threads: threads)
+        case "optax": self = .optax
+        case "exact": self = .exact
+        default:
+            guard let algorithm = ReductionAlgorithm(rawValue: name) else { return nil }
+            self = .algorithm(algorithm)
+        }
+    }
+
     public var name: String {
         switch self {
         case .pytorch: return "pytorch"
