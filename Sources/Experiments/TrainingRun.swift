@@ -33,6 +33,69 @@ public struct PrecisionPolicy: Sendable, Equatable, CustomStringConvertible {
     public static let names = ["f64", "f32", "f16", "bf16", "mixed-f16", "mixed-bf16"]
 }
 
+/// A fault injected at chosen steps of a run.
+public struct Fault: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// The batch's inputs multiplied by `magnitude` (default 100); rare tokens for the token task.
+        case spikeBatch = "spike-batch"
+        /// Wrong targets: spirals' labels flipped, the adding problem's targets negated and multiplied by
+        /// `magnitude` (default 10), the token task's inputs replaced by its rarest tokens.
+        case corruptLabels = "corrupt-labels"
+        /// One gradient element (the first of the first parameter) set to inf, or NaN, after backward.
+        case gradientInf = "gradient-inf"
+        case gradientNaN = "gradient-nan"
+        /// The learning rate multiplied by `magnitude` (default 100) for the step.
+        case learningRateSpike = "lr-spike"
+        /// Inputs multiplied by `magnitude` (default 1e5): first-layer activations past Float16's 65504.
+        case activationOverflow = "activation-overflow"
+
+        public var defaultMagnitude: Double {
+            switch self {
+            case .spikeBatch, .learningRateSpike: return 100
+            case .corruptLabels: return 10
+            case .activationOverflow: return 1e5
+            case .gradientInf, .gradientNaN: return 1
+            }
+        }
+    }
+
+    public var kind: Kind
+    public var steps: [Int]
+    public var magnitude: Double
+
+    public init(_ kind: Kind, steps: [Int], magnitude: Double? = nil) {
+        self.kind = kind
+        self.steps = steps
+        self.magnitude = magnitude ?? kind.defaultMagnitude
+    }
+
+    /// `KIND@STEP[,STEP...][xMAGNITUDE]`, e.g. `spike-batch@150,400x50`, `gradient-nan@90`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "@", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let kind = Kind(rawValue: parts[0]) else { return nil }
+        let stepsAndMagnitude = parts[1].split(separator: "x", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let steps = stepsAndMagnitude[0].split(separator: ",").compactMap { Int($0) }
+        guard !steps.isEmpty, steps.count == stepsAndMagnitude[0].split(separator: ",").count, steps.allSatisfy({ $0 >= 0 }) else { return nil }
+        var magnitude: Double?
+        if stepsAndMagnitude.count == 2 {
+            guard let m = Double(stepsAndMagnitude[1]), m.isFinite, m > 0 else { return nil }
+            magnitude = m
+        }
+        self.init(kind, steps: steps, magnitude: magnitude)
+    }
+
+    public var description: String {
+        "\(kind.rawValue)@\(steps.map(String.init).joined(separator: ","))" + (magnitude == kind.defaultMagnitude ? "" : "x\(magnitude)")
+    }
+}
+
+/// What a batch fault does to the data of one step.
+enum BatchFault: Equatable {
+    case none
+    case scaleInputs(Double)
+    case corruptTargets(Double)
+}
+
 /// Everything a training run is made of; a run is reproducible from it bit for bit.
 public struct TrainingConfiguration: Sendable, Equatable {
     public enum Task: String, Sendable, CaseIterable { case spirals, adding, zipf }
@@ -59,8 +122,12 @@ public struct TrainingConfiguration: Sendable, Equatable {
     /// Multiplies the loss before backward (on top of any loss scale): < 1 makes gradients small, as a model
     /// whose gradients underflow Float16.
     public var lossMultiplier = 1.0
+    public var faults: [Fault] = []
 
     public init() {}
+
+    /// The faults of `kind` scheduled at `step`.
+    func fault(_ kinds: [Fault.Kind], at step: Int) -> Fault? { faults.first { kinds.contains($0.kind) && $0.steps.contains(step) } }
 
     /// The model each task trains by default.
     public static func defaultModel(_ task: Task) -> Model {
@@ -81,6 +148,9 @@ public struct TrainingConfiguration: Sendable, Equatable {
         if let s = staticScale, !(s.isFinite && s > 0) { return "--static-scale must be a finite number > 0" }
         if !(lossMultiplier.isFinite && lossMultiplier > 0) { return "--loss-multiplier must be a finite number > 0" }
         if batch < 1 || length < 2 { return "--batch must be >= 1 and --length >= 2" }
+        if task == .zipf, faults.contains(where: { $0.kind == .activationOverflow }) {
+            return "activation-overflow scales inputs, which the token task does not have (use spike-batch: rare tokens)"
+        }
         return clip.problem
     }
 }
@@ -149,7 +219,7 @@ public enum TrainingRun {
 /// A model with its data: the loss of step k, and the task's metric.
 struct Workload<S: TensorScalar> {
     let parameters: [Parameter<S>]
-    let loss: (Graph<S>, Int) -> Var
+    let loss: (Graph<S>, Int, BatchFault) -> Var
     let metric: (Graph<S>) -> (name: String, value: Double)
 
     init(_ c: TrainingConfiguration) {
@@ -161,7 +231,15 @@ struct Workload<S: TensorScalar> {
             let x = Tensor<S>(shape: [data.count, 2], rounding: data.inputs)
             let y = IndexTensor(shape: [data.count], data.labels)
             parameters = mlp.parameters
-            loss = { g, _ in g.crossEntropy(mlp(g, g.constant(x)), targets: y) }
+            let flipped = IndexTensor(shape: [data.count], data.labels.map { 1 - $0 })
+            loss = { g, _, fault in
+                switch fault {
+                case .none: return g.crossEntropy(mlp(g, g.constant(x)), targets: y)
+                case .scaleInputs(let k):
+                    return g.crossEntropy(mlp(g, g.constant(Tensor<S>(shape: [data.count, 2], rounding: data.inputs.map { $0 * k }))), targets: y)
+                case .corruptTargets: return g.crossEntropy(mlp(g, g.constant(x)), targets: flipped)
+                }
+            }
             metric = { g in
                 g.reset()
                 let logits = g.value(mlp(g, g.constant(x)))
@@ -174,10 +252,16 @@ struct Workload<S: TensorScalar> {
                                                            : LSTM<S>(input: 2, hidden: 64, output: 1, rng: &rng)
             let batch = c.batch, length = c.length, seed = c.seed
             parameters = rnn.parameters
-            loss = { g, step in
+            loss = { g, step, fault in
                 let data = AddingProblem(sequences: batch, length: length, seed: seed &* 1_000_003 &+ UInt64(step))
-                let prediction = rnn(g, g.constant(Tensor(shape: [batch, length, 2], rounding: data.inputs)))
-                return g.meanSquaredError(prediction, g.constant(Tensor(shape: [batch, 1], rounding: data.targets)))
+                var inputs = data.inputs, targets = data.targets
+                switch fault {
+                case .none: break
+                case .scaleInputs(let k): inputs = inputs.map { $0 * k }
+                case .corruptTargets(let k): targets = targets.map { -$0 * k }
+                }
+                let prediction = rnn(g, g.constant(Tensor(shape: [batch, length, 2], rounding: inputs)))
+                return g.meanSquaredError(prediction, g.constant(Tensor(shape: [batch, 1], rounding: targets)))
             }
             metric = { g in
                 let test = AddingProblem(sequences: 512, length: length, seed: seed &+ 99)
@@ -199,8 +283,13 @@ struct Workload<S: TensorScalar> {
                 }
             }
             parameters = model.parameters
-            loss = { g, step in
+            loss = { g, step, fault in
                 fill((step * batch) % 4096)
+                if fault != .none {
+                    // The rarest quarter of the vocabulary (Zipf ranks are token ids), drawn from the step.
+                    var rare = SeededGenerator(seed: UInt64(step) &+ 7)
+                    for i in 0..<(batch * context) { inputs[i] = vocabulary - 1 - Int(rare.next() % UInt64(vocabulary / 4)) }
+                }
                 return g.crossEntropy(g.reshape(model(g, tokens: inputs), [batch * context, vocabulary]), targets: targets)
             }
             metric = { g in
@@ -261,10 +350,16 @@ final class Session<S: TensorScalar> {
             }
             for p in work.parameters { p.zeroGrad() }
             graph.reset()
-            let loss = work.loss(graph, step)
+            var batchFault = BatchFault.none
+            if let f = c.fault([.spikeBatch, .activationOverflow], at: step) { batchFault = .scaleInputs(f.magnitude) }
+            if let f = c.fault([.corruptLabels], at: step) { batchFault = .corruptTargets(f.magnitude) }
+            let loss = work.loss(graph, step, batchFault)
             lastLoss = graph.scalar(loss)
             let scale = amp.scale
             graph.backward(loss, seed: scale * c.lossMultiplier)
+            if let f = c.fault([.gradientInf, .gradientNaN], at: step), let p = work.parameters.first {
+                p.grad[flat: 0] = S(rounding: f.kind == .gradientInf ? .infinity : .nan, saturating: false)
+            }
             let stats = telemetry ? ComputeGradientStats(work.parameters, layers: layers) : nil
             if !masters.isEmpty {
                 for (p, m) in zip(work.parameters, masters) { convert(p.grad, into: m.grad, events: &events) }
@@ -279,7 +374,10 @@ final class Session<S: TensorScalar> {
             do { outcome = try clipper.clip(grads, parameters: masters.isEmpty ? work.parameters.map { GradientTensor(valueOf: $0) } : masters.map { GradientTensor(valueOf: $0) }) } catch let e as NonFiniteNormError {
                 throw TrainingRunError(description: "step \(step): \(e)")
             }
+            let learningRate = optimizer.learningRate
+            if let f = c.fault([.learningRateSpike], at: step) { optimizer.learningRate = learningRate * f.magnitude }
             let skipped = try amp.step(grads) { optimizer.step() }
+            optimizer.learningRate = learningRate
             do { try amp.update() } catch let e as LossScalerError {
                 throw TrainingRunError(description: "step \(step): \(e.description)\(origin.map { " (first inf/NaN: \($0))" } ?? "")")
             }

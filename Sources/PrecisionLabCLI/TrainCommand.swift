@@ -51,6 +51,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Threads of the engine.") var threads: Int = 1
     @Option(help: "Multiplies the loss before backward (undone before clipping): below 1, gradients that underflow Float16.")
     var lossMultiplier: Double = 1
+    @Option(help: "A fault, KIND@STEP[,STEP...][xMAGNITUDE] (repeatable): spike-batch, corrupt-labels, gradient-inf, gradient-nan, lr-spike, activation-overflow.")
+    var fault: [String] = []
     @Option(help: "Write per-step telemetry (JSON Lines) here.") var telemetry: String?
     @Flag(help: "Print the summary as one JSON document.") var json = false
 
@@ -107,6 +109,12 @@ struct TrainCommand: ParsableCommand {
         c.length = length
         c.threads = max(1, threads)
         c.lossMultiplier = lossMultiplier
+        c.faults = try fault.map { text in
+            guard let f = Fault(text) else {
+                throw ValidationError("--fault '\(text)' is not KIND@STEP[,STEP...][xMAGNITUDE] with KIND one of \(Fault.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return f
+        }
         if let problem = c.problem { throw ValidationError(problem) }
         return c
     }
@@ -177,8 +185,9 @@ enum TrainText {
 
     static func summary(_ c: TrainingConfiguration, _ s: TrainingSummary) -> String {
         let scalerName = c.scaler?.rawValue ?? (c.staticScale.map { "static \(short($0))" } ?? "none")
+        let faults = c.faults.isEmpty ? "" : ", faults \(c.faults.map(\.description).joined(separator: " "))"
         var lines = ["\(c.task.rawValue) / \(c.model.rawValue), policy \(c.policy) (matmul accumulator \(c.policy.accumulator.rawValue)), "
-                     + "scaler \(scalerName), clip \(c.clip.method.rawValue), \(c.optimizer.rawValue) lr \(short(c.learningRate)), \(c.steps) steps, seed \(c.seed)"]
+                     + "scaler \(scalerName), clip \(c.clip.method.rawValue), \(c.optimizer.rawValue) lr \(short(c.learningRate)), \(c.steps) steps, seed \(c.seed)\(faults)"]
         lines.append("final loss \(short(s.finalLoss)); \(s.metric.name) \(short(s.metric.value))")
         let n = Double(max(s.records.count, 1))
         lines.append("skipped steps \(s.skippedSteps) (\(short(100 * Double(s.skippedSteps) / n))%); clipped steps \(s.clippedSteps) (\(short(100 * Double(s.clippedSteps) / n))%)")

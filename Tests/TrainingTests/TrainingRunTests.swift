@@ -69,3 +69,55 @@ import Testing
         #expect(run.records.contains { abs($0.normErrorUlps) > 2 })
     }
 }
+
+/// Faults injected at chosen steps.
+@Suite struct FaultTests {
+    static func run(_ faults: [String], policy: String = "f32", steps: Int = 12) throws -> TrainingSummary {
+        var c = TrainingConfiguration()
+        c.policy = PrecisionPolicy(policy)!
+        c.steps = steps
+        c.faults = faults.map { Fault($0)! }
+        return try TrainingRun.run(c)
+    }
+
+    @Test func parsing() {
+        #expect(Fault("spike-batch@150,400x50") == Fault(.spikeBatch, steps: [150, 400], magnitude: 50))
+        #expect(Fault("gradient-nan@3")?.magnitude == 1)
+        for bad in ["spike@3", "spike-batch", "spike-batch@", "spike-batch@x2", "lr-spike@3x0", "lr-spike@3xnan", "lr-spike@-1"] {
+            #expect(Fault(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func gradientNaNIsSkippedAndTraced() throws {
+        let clean = try Self.run([])
+        let faulty = try Self.run(["gradient-nan@5"])
+        #expect(faulty.records.map(\.skipped) == (0..<12).map { $0 == 5 })
+        let origin = try #require(faulty.records[5].nonFiniteOrigin)
+        #expect(origin.hasPrefix("backward: 1 NaN") && origin.contains("mlp.0"), "\(origin)")
+        // Up to the fault the runs are identical; the skipped step makes them part.
+        #expect(Array(faulty.records.prefix(6).map(\.loss)) == Array(clean.records.prefix(6).map(\.loss)))
+        #expect(faulty.records[7].loss != clean.records[7].loss)
+    }
+
+    @Test func activationOverflowIsForwardInFloat16Only() throws {
+        let f16 = try Self.run(["activation-overflow@2"], policy: "f16")
+        #expect(f16.records[2].skipped && f16.records[2].nonFiniteOrigin?.hasPrefix("forward:") == true, "\(String(describing: f16.records[2].nonFiniteOrigin))")
+        let f32 = try Self.run(["activation-overflow@2"], policy: "f32")
+        #expect(!f32.records[2].skipped && f32.records[2].nonFiniteOrigin == nil)
+    }
+
+    @Test func batchAndLearningRateFaultsChangeTheStep() throws {
+        let clean = try Self.run([])
+        for fault in ["spike-batch@4", "corrupt-labels@4", "lr-spike@4"] {
+            let r = try Self.run([fault])
+            #expect(Array(r.records.prefix(4).map(\.loss)) == Array(clean.records.prefix(4).map(\.loss)), "\(fault)")
+            let changedAt = fault.hasPrefix("lr") ? 5 : 4  // the learning rate shows in the next step's loss
+            #expect(r.records[changedAt].loss != clean.records[changedAt].loss, "\(fault)")
+        }
+        var c = TrainingConfiguration()
+        c.task = .zipf
+        c.model = .transformer
+        c.faults = [Fault(.activationOverflow, steps: [1])]
+        #expect(c.problem != nil)
+    }
+}
