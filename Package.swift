@@ -32,8 +32,8 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["Formats", "Reductions"], swiftSettings: cpuFlags),
         .target(name: "Autograd", dependencies: ["Formats", "Reductions", "Tensors"], swiftSettings: cpuFlags),
         .target(name: "Training", dependencies: ["Formats", "Reductions", "Tensors", "Autograd"], swiftSettings: cpuFlags),
-        .target(name: "Experiments", dependencies: ["Formats", "Reductions", "Tensors", "Autograd", "Training"], swiftSettings: cpuFlags),
-        .target(name: "Reports", dependencies: ["Formats", "Reference", "Reductions"], swiftSettings: cpuFlags),
+        .target(name: "Experiments", dependencies: ["Formats", "Reductions", "TensorIO", "Tensors", "Autograd", "Training", "Reports"], swiftSettings: cpuFlags),
+        .target(name: "Reports", dependencies: ["Formats", "Reference", "Reductions", "TensorIO"], swiftSettings: cpuFlags),
         .target(name: "PrecisionLab", dependencies: ["Formats", "Reference", "Reductions", "TensorIO", "Reports", "Tensors", "Autograd",
                                                     "Training", "Experiments"], swiftSettings: cpuFlags),
         .executableTarget(
@@ -54,6 +54,7 @@ let package = Package(
                     swiftSettings: cpuFlags),
         // Counts heap allocations in the test process (it replaces malloc there, nowhere else).
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "Training", "TensorIO"], swiftSettings: cpuFlags),
         .testTarget(name: "CLITests", dependencies: ["PrecisionLab", "PrecisionLabCLI"], swiftSettings: cpuFlags),
     ]
 )

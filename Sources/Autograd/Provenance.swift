@@ -29,15 +29,35 @@ extension Graph {
         var layer = "input"
         var layers = [String]()
         layers.reserveCapacity(nodes.count)
+        // An additive mask (a constant whose only non-finite values are -inf, as a causal attention mask) and the
+        // sums it enters hold -inf on purpose: softmax turns it into an exact zero. There only NaN and +inf count.
+        var masked = [Bool]()
+        masked.reserveCapacity(nodes.count)
         for (id, node) in nodes.enumerated() {
             if case .parameter(let p) = node.op { layer = Self.layerName(p.name) }
             layers.append(layer)
-            if containsNonFinite(node.value) { return origin(.forward, id, node.value, layers[id]) }
+            switch node.op {
+            case .leaf: masked.append(Self.onlyNegativeInfinity(node.value))
+            case .binary(.add, let a, let b): masked.append(masked[a] || masked[b])
+            default: masked.append(false)
+            }
+            if containsNonFinite(node.value), !(masked[id] && Self.onlyNegativeInfinity(node.value)) {
+                return origin(.forward, id, node.value, layers[id])
+            }
         }
         for id in nodes.indices.reversed() {
             if let g = nodes[id].grad, nodes[id].needsGrad, containsNonFinite(g) { return origin(.backward, id, g, layers[id]) }
         }
         return nil
+    }
+
+    /// No NaN and no +inf in `t`.
+    static func onlyNegativeInfinity(_ t: Tensor<Scalar>) -> Bool {
+        for i in 0..<t.count {
+            let v = t[flat: i]
+            if v.isNaN || v == .infinity { return false }
+        }
+        return true
     }
 
     private func origin(_ pass: NonFiniteOrigin.Pass, _ id: Int, _ t: Tensor<Scalar>, _ layer: String) -> NonFiniteOrigin {

@@ -85,7 +85,8 @@ public struct Fault: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(kind.rawValue)@\(steps.map(String.init).joined(separator: ","))" + (magnitude == kind.defaultMagnitude ? "" : "x\(magnitude)")
+        let m = magnitude == magnitude.rounded() && abs(magnitude) < 1e15 ? String(Int(magnitude)) : "\(magnitude)"
+        return "\(kind.rawValue)@\(steps.map(String.init).joined(separator: ","))" + (magnitude == kind.defaultMagnitude ? "" : "x\(m)")
     }
 }
 
@@ -123,6 +124,10 @@ public struct TrainingConfiguration: Sendable, Equatable {
     /// whose gradients underflow Float16.
     public var lossMultiplier = 1.0
     public var faults: [Fault] = []
+    /// The guard's skip-step without a loss scaler: skip the optimizer step when a gradient is inf or NaN. Off, a
+    /// run without a scaler applies such a step, as a plain training loop does (scalers always skip, as their
+    /// systems do).
+    public var skipNonFinite = true
 
     public init() {}
 
@@ -162,6 +167,8 @@ public struct StepRecord: Sendable, Equatable {
     public var scale: Double
     public var skipped: Bool
     public var clipCoefficient: Double?
+    /// The clipping threshold in force (max_norm, or ZClip's and AutoClip's adaptive one).
+    public var threshold: Double?
     /// The gradient norm as the clipping strategy computed it (unscaled gradients, before clipping), its format,
     /// the exact norm correctly rounded to Float64, and the error in ulps of the strategy's format.
     public var gradientNorm: Double
@@ -196,6 +203,8 @@ public struct TrainingSummary: Sendable {
     public var finalLoss: Double
     /// Task metric: training accuracy (spirals), held-out MSE (adding), held-out loss (zipf).
     public var metric: (name: String, value: Double)
+    /// The model's weights after the last step (master weights for mixed policies), flattened, as Doubles.
+    public var finalWeights: [Double] = []
     public var skippedSteps: Int { records.filter(\.skipped).count }
     public var clippedSteps: Int { records.filter { ($0.clipCoefficient ?? 1) < 1 }.count }
     public var firstNonFinite: (step: Int, origin: String)? {
@@ -376,7 +385,11 @@ final class Session<S: TensorScalar> {
             }
             let learningRate = optimizer.learningRate
             if let f = c.fault([.learningRateSpike], at: step) { optimizer.learningRate = learningRate * f.magnitude }
-            let skipped = try amp.step(grads) { optimizer.step() }
+            var skipped = try amp.step(grads) { optimizer.step() }
+            if skipped, !c.skipNonFinite, c.scaler == nil, c.staticScale == nil {
+                optimizer.step()
+                skipped = false
+            }
             optimizer.learningRate = learningRate
             do { try amp.update() } catch let e as LossScalerError {
                 throw TrainingRunError(description: "step \(step): \(e.description)\(origin.map { " (first inf/NaN: \($0))" } ?? "")")
@@ -387,7 +400,7 @@ final class Session<S: TensorScalar> {
             } else {
                 ulps = outcome.norm == exact || (outcome.norm.isNaN && exact.isNaN) ? 0 : .infinity
             }
-            let record = StepRecord(step: step, loss: lastLoss, scale: scale, skipped: skipped, clipCoefficient: outcome.coefficient,
+            let record = StepRecord(step: step, loss: lastLoss, scale: scale, skipped: skipped, clipCoefficient: outcome.coefficient, threshold: outcome.threshold,
                                     gradientNorm: outcome.norm, gradientNormFormat: outcome.normFormat, exactNorm: exact, normErrorUlps: ulps,
                                     zeroFraction: stats?.zeroFraction ?? .nan, subnormalFraction: stats?.subnormalFraction ?? .nan,
                                     headroom: stats?.headroom ?? .nan, overflowByLayer: stats?.overflowByLayer ?? [],
@@ -398,7 +411,13 @@ final class Session<S: TensorScalar> {
         if !masters.isEmpty {
             for (p, m) in zip(work.parameters, masters) { convert(m.value, into: p.value, events: &events) }
         }
-        return TrainingSummary(records: records, finalLoss: lastLoss, metric: work.metric(graph))
+        var weights = [Double]()
+        if masters.isEmpty {
+            for p in work.parameters { for i in 0..<p.value.count { weights.append(Double(p.value[flat: i].compute)) } }
+        } else {
+            for m in masters { for i in 0..<m.value.count { weights.append(Double(m.value[flat: i])) } }
+        }
+        return TrainingSummary(records: records, finalLoss: lastLoss, metric: work.metric(graph), finalWeights: weights)
     }
 
     static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }

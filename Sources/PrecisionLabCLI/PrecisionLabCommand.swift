@@ -8,13 +8,13 @@ import Glibc
 struct PrecisionLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "precision-lab",
-        abstract: "A mixed-precision numerics lab: formats, exact references, exact norms and reduction algorithms, tensor files, training, loss scalers.",
+        abstract: "A mixed-precision numerics lab: formats, exact references, exact norms and reduction algorithms, tensor files, training, loss scalers, training runs and strategy-comparison suites.",
         discussion: """
         Exit codes: 0 success; 1 a check failed; 2 bad usage or unreadable input (one line on stderr).
         """,
         version: PrecisionLabVersion.string,
         subcommands: [ReportCommand.self, FormatsCommand.self, CastCommand.self, NormCommand.self, CheckCommand.self, BenchCommand.self,
-                      ScalerCommand.self, ClipCommand.self, TrainCommand.self]
+                      ScalerCommand.self, ClipCommand.self, TrainCommand.self, SuiteCommand.self]
     )
 }
 
@@ -31,6 +31,8 @@ struct CheckFailed: Error, CustomStringConvertible {
 struct InputError: Error, CustomStringConvertible {
     var description: String
     init(_ path: String, _ problem: String) { description = "\(path): \(problem)" }
+    /// A message that already names its file.
+    init(_ message: String) { description = message }
 }
 
 @main

@@ -53,6 +53,8 @@ struct TrainCommand: ParsableCommand {
     var lossMultiplier: Double = 1
     @Option(help: "A fault, KIND@STEP[,STEP...][xMAGNITUDE] (repeatable): spike-batch, corrupt-labels, gradient-inf, gradient-nan, lr-spike, activation-overflow.")
     var fault: [String] = []
+    @Flag(inversion: .prefixedNo, help: "Without a loss scaler, skip the optimizer step when a gradient is inf or NaN (the guard); --no-skip-nonfinite applies it, as a plain training loop does.")
+    var skipNonfinite = true
     @Option(help: "Write per-step telemetry (JSON Lines) here.") var telemetry: String?
     @Flag(help: "Print the summary as one JSON document.") var json = false
 
@@ -83,6 +85,7 @@ struct TrainCommand: ParsableCommand {
         }
         guard let check = OverflowCheck(rawValue: overflowCheck) else { throw ValidationError("--overflow-check must be elementwise or deepspeed-fp32-sum") }
         c.overflowCheck = check
+        c.skipNonFinite = skipNonfinite
         guard let method = ClipMethod(rawValue: clip) else {
             throw ValidationError("--clip must be one of \(ClipMethod.allCases.map(\.rawValue).joined(separator: ", "))")
         }

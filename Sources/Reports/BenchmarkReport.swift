@@ -37,7 +37,7 @@ public enum BenchmarkReport {
         )
     }
 
-    static func fixed(_ x: Double, _ digits: Int) -> String {
+    public static func fixed(_ x: Double, _ digits: Int) -> String {
         guard x.isFinite else { return x.isNaN ? "nan" : "inf" }
         var text = String(Int((x * pow10(digits)).rounded()))
         if digits > 0 {

@@ -40,6 +40,11 @@ public enum JSONValue: Sendable, Equatable {
         return Double(text)
     }
 
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
     public var stringValue: String? {
         guard case .string(let text) = self else { return nil }
         return text

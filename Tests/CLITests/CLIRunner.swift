@@ -18,10 +18,14 @@ enum CLI {
 
     static func fixture(_ path: String) -> String { packageRoot.appendingPathComponent("fixtures/" + path).path }
 
-    static func run(_ arguments: [String]) throws -> CLIResult {
+    static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> CLIResult {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
+        if let directory { process.currentDirectoryURL = directory }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

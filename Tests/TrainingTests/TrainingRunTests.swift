@@ -99,6 +99,21 @@ import Testing
         #expect(faulty.records[7].loss != clean.records[7].loss)
     }
 
+    /// The transformer's causal mask holds -inf on purpose (softmax makes it an exact 0): the first inf of a
+    /// mixed-f16 step whose scaled loss overflows is in backward, not in the mask or the masked scores.
+    @Test func attentionMaskIsNotWhereTheInfCameFrom() throws {
+        var c = TrainingConfiguration()
+        c.task = .zipf
+        c.model = .transformer
+        c.policy = PrecisionPolicy("mixed-f16")!
+        c.scaler = .torch
+        c.optimizer = .adam
+        c.learningRate = 0.003
+        c.steps = 1
+        let origin = try #require(try TrainingRun.run(c).records[0].nonFiniteOrigin)
+        #expect(origin.hasPrefix("backward: 1 inf first in the gradient of crossEntropy"), "\(origin)")
+    }
+
     @Test func activationOverflowIsForwardInFloat16Only() throws {
         let f16 = try Self.run(["activation-overflow@2"], policy: "f16")
         #expect(f16.records[2].skipped && f16.records[2].nonFiniteOrigin?.hasPrefix("forward:") == true, "\(String(describing: f16.records[2].nonFiniteOrigin))")

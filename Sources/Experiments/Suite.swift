@@ -1,0 +1,198 @@
+import Formats
+import TensorIO
+import Training
+
+/// A suite: named blocks, each a matrix of training runs (policies × scalers × clippers × fault sets × seeds) on
+/// one task. Read from JSON (`fixtures/suites/NAME.json`):
+///
+/// ```json
+/// {"name": "default", "description": "...",
+///  "blocks": [{"name": "clipping", "task": "adding", "model": "rnn", "length": 50, "steps": 300,
+///              "optimizer": "sgd", "lr": 0.05, "batch": 64, "loss_multiplier": 1, "skip_nonfinite": false, "seeds": [1],
+///              "policies": ["f32"], "scalers": ["none"],
+///              "clippers": [{"method": "none"}, {"method": "global-norm", "max_norm": 1}],
+///              "faults": {"spike": ["spike-batch@150x30"], "clean": []}}]}
+/// ```
+/// Scalers are `none`, `static:SCALE`, or a dynamic scaler's name; a clipper is a `ClipperConfiguration`
+/// (`method`, `max_norm`, `semantics`, `norm`, `clipping`).
+public struct SuiteSpec: Sendable, Equatable {
+    public struct Block: Sendable, Equatable {
+        public var name: String
+        public var base: TrainingConfiguration
+        public var seeds: [UInt64]
+        public var policies: [PrecisionPolicy]
+        public var scalers: [String]
+        public var clippers: [(label: String, configuration: ClipperConfiguration)]
+        public var faultSets: [(label: String, faults: [Fault])]
+
+        public static func == (a: Block, b: Block) -> Bool {
+            a.name == b.name && a.base == b.base && a.seeds == b.seeds && a.policies == b.policies && a.scalers == b.scalers
+                && a.clippers.map(\.label) == b.clippers.map(\.label) && a.faultSets.map(\.label) == b.faultSets.map(\.label)
+        }
+    }
+
+    public var name: String
+    public var description: String
+    public var blocks: [Block]
+
+    /// Parses a suite; errors name the place in the file.
+    public init(json text: String, path: String) throws {
+        let fail = { (problem: String) in SuiteError(description: "\(path): \(problem)") }
+        let root: JSONValue
+        do { root = try JSONValue(parsing: text) } catch { throw fail("not JSON: \(error)") }
+        guard let name = root["name"]?.stringValue, !name.isEmpty else { throw fail("needs a \"name\"") }
+        self.name = name
+        description = root["description"]?.stringValue ?? ""
+        guard let blocks = root["blocks"]?.arrayValue, !blocks.isEmpty else { throw fail("needs a non-empty \"blocks\" list") }
+        self.blocks = try blocks.enumerated().map { k, b in try Self.block(b, fail: { fail("block \(k): \($0)") }) }
+        var seen = Set<String>()
+        for b in self.blocks where !seen.insert(b.name).inserted { throw fail("two blocks are named \(b.name)") }
+    }
+
+    static func block(_ b: JSONValue, fail: (String) -> SuiteError) throws -> Block {
+        guard let name = b["name"]?.stringValue else { throw fail("needs a \"name\"") }
+        var c = TrainingConfiguration()
+        guard let task = b["task"]?.stringValue.flatMap(TrainingConfiguration.Task.init(rawValue:)) else { throw fail("\"task\" must be spirals, adding or zipf") }
+        c.task = task
+        c.model = TrainingConfiguration.defaultModel(task)
+        if let m = b["model"]?.stringValue {
+            guard let model = TrainingConfiguration.Model(rawValue: m) else { throw fail("unknown model \(m)") }
+            c.model = model
+        }
+        if let v = b["steps"]?.intValue { c.steps = v }
+        if let v = b["lr"]?.doubleValue { c.learningRate = v }
+        if let v = b["batch"]?.intValue { c.batch = v }
+        if let v = b["length"]?.intValue { c.length = v }
+        if let v = b["loss_multiplier"]?.doubleValue { c.lossMultiplier = v }
+        if let v = b["skip_nonfinite"] {
+            guard let skip = v.boolValue else { throw fail("\"skip_nonfinite\" must be true or false") }
+            c.skipNonFinite = skip
+        }
+        if let v = b["optimizer"]?.stringValue {
+            guard let o = TrainingConfiguration.OptimizerKind(rawValue: v) else { throw fail("optimizer must be sgd or adam") }
+            c.optimizer = o
+        }
+        let seeds = try (b["seeds"]?.arrayValue ?? [.integer(1)]).map { v -> UInt64 in
+            guard let i = v.intValue, i >= 0 else { throw fail("seeds must be integers >= 0") }
+            return UInt64(i)
+        }
+        let policies = try (b["policies"]?.arrayValue ?? [.string("f32")]).map { v -> PrecisionPolicy in
+            guard let p = v.stringValue.flatMap(PrecisionPolicy.init) else { throw fail("unknown policy \(v.compactText)") }
+            return p
+        }
+        let scalers = try (b["scalers"]?.arrayValue ?? [.string("none")]).map { v -> String in
+            guard let s = v.stringValue, SuiteRun.scaler(s) != nil else { throw fail("unknown scaler \(v.compactText)") }
+            return s
+        }
+        let clippers = try (b["clippers"]?.arrayValue ?? [.object([("method", .string("none"))])]).map { v in try clipper(v, fail: fail) }
+        var faultSets: [(String, [Fault])] = []
+        for (label, list) in b["faults"]?.objectValue ?? [("clean", .array([]))] {
+            let faults = try (list.arrayValue ?? []).map { f -> Fault in
+                guard let fault = f.stringValue.flatMap(Fault.init) else { throw fail("fault \(f.compactText) is not KIND@STEP[,STEP][xMAGNITUDE]") }
+                return fault
+            }
+            faultSets.append((label, faults))
+        }
+        let block = Block(name: name, base: c, seeds: seeds, policies: policies, scalers: scalers, clippers: clippers, faultSets: faultSets)
+        for run in SuiteRun.expand(block, suite: "") {
+            if let problem = run.configuration.problem { throw fail("run \(run.id): \(problem)") }
+            let p = run.configuration.policy
+            if run.configuration.scaler == .torch, p.compute == .float16, !p.masterWeights {
+                throw fail("run \(run.id): GradScaler refuses Float16 gradients (\"Attempting to unscale FP16 gradients.\"); use mixed-f16 or another scaler")
+            }
+        }
+        return block
+    }
+
+    static func clipper(_ v: JSONValue, fail: (String) -> SuiteError) throws -> (String, ClipperConfiguration) {
+        guard let methodName = v["method"]?.stringValue, let method = ClipMethod(rawValue: methodName) else { throw fail("clipper \(v.compactText) needs a known \"method\"") }
+        var c = ClipperConfiguration(method: method)
+        if let x = v["max_norm"]?.doubleValue { c.maxNorm = x }
+        if let x = v["clipping"]?.doubleValue { c.clipping = x }
+        if let x = v["semantics"]?.stringValue {
+            guard let s = ClipSemantics(rawValue: x) else { throw fail("semantics must be pytorch or optax") }
+            c.semantics = s
+        }
+        var label = methodName
+        if let x = v["norm"]?.stringValue {
+            guard let n = ClipNorm(name: x, threads: 1) else { throw fail("unknown clip norm \(x)") }
+            c.norm = n
+            label += "(\(x))"
+        }
+        if let l = v["label"]?.stringValue { label = l }
+        if let problem = c.problem { throw fail("clipper \(label): \(problem)") }
+        return (label, c)
+    }
+}
+
+public struct SuiteError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+}
+
+/// One run of a suite's matrix.
+public struct SuiteRun: Sendable, Equatable {
+    public var suite: String
+    public var block: String
+    public var policy: String
+    public var scaler: String
+    public var clipper: String
+    public var faults: String
+    public var seed: UInt64
+    public var configuration: TrainingConfiguration
+
+    /// A stable name: block/policy/scaler/clipper/faults/seed.
+    public var id: String { "\(block)/\(policy)/\(scaler)/\(clipper)/\(faults)/seed\(seed)" }
+
+    /// The strategy (what the ranking compares): policy, scaler and clipper.
+    public var strategy: String { "\(policy) · \(scaler) · \(clipper)" }
+
+    /// The fault-free Float64 run with the same task, model, seed and hyperparameters.
+    public var reference: TrainingConfiguration {
+        var r = configuration
+        r.policy = PrecisionPolicy(compute: .float64, masterWeights: false)
+        r.scaler = nil
+        r.staticScale = nil
+        r.clip = ClipperConfiguration(method: .none)
+        r.faults = []
+        r.overflowCheck = .elementwise
+        return r
+    }
+
+    /// The reference's key: runs sharing it share one reference run.
+    public var referenceKey: String { "\(block)/seed\(seed)" }
+
+    static func scaler(_ text: String) -> (kind: LossScalerKind?, staticScale: Double?)? {
+        if text == "none" { return (nil, nil) }
+        if text.hasPrefix("static:"), let s = Double(text.dropFirst(7)), s.isFinite, s > 0 { return (nil, s) }
+        if let kind = LossScalerKind(rawValue: text) { return (kind, nil) }
+        return nil
+    }
+
+    /// The block's matrix in a fixed order: fault sets, policies, scalers, clippers, seeds.
+    public static func expand(_ b: SuiteSpec.Block, suite: String) -> [SuiteRun] {
+        var runs = [SuiteRun]()
+        for (faultLabel, faults) in b.faultSets {
+            for policy in b.policies {
+                for scalerName in b.scalers {
+                    for (clipLabel, clip) in b.clippers {
+                        for seed in b.seeds {
+                            var c = b.base
+                            c.policy = policy
+                            let s = scaler(scalerName)!
+                            c.scaler = s.kind
+                            c.staticScale = s.staticScale
+                            c.clip = clip
+                            c.faults = faults
+                            c.seed = seed
+                            runs.append(SuiteRun(suite: suite, block: b.name, policy: policy.description, scaler: scalerName, clipper: clipLabel,
+                                                 faults: faultLabel, seed: seed, configuration: c))
+                        }
+                    }
+                }
+            }
+        }
+        return runs
+    }
+
+    public static func expand(_ spec: SuiteSpec) -> [SuiteRun] { spec.blocks.flatMap { expand($0, suite: spec.name) } }
+}

@@ -1,0 +1,140 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+import Formats
+import Reports
+import Training
+
+/// Runs a suite's matrix (or a shard of it) on several threads, one run per thread, and turns each run into a
+/// `RunResult` measured against its fault-free Float64 reference.
+public enum SuiteRunner {
+    /// The slice of `runs` shard `index` of `count` runs: every count-th run, starting at `index`.
+    public static func shard(_ runs: [SuiteRun], index: Int, count: Int) -> [(index: Int, run: SuiteRun)] {
+        runs.enumerated().filter { $0.offset % count == index }.map { ($0.offset, $0.element) }
+    }
+
+    /// Runs every (index, run) not in `done` and returns all results, sorted by index. `onResult` is called, one
+    /// at a time, as each run finishes (for resumable partial files and progress).
+    public static func run(_ runs: [(index: Int, run: SuiteRun)], threads: Int, done: [RunResult] = [],
+                           onResult: @escaping @Sendable (RunResult, _ seconds: Double) -> Void) throws -> [RunResult] {
+        let finished = Set(done.map(\.index))
+        let todo = runs.filter { !finished.contains($0.index) }
+        // The references first: one per (block, seed), shared by the block's runs.
+        var referenceConfigurations = [String: TrainingConfiguration]()
+        for (_, r) in todo where referenceConfigurations[r.referenceKey] == nil { referenceConfigurations[r.referenceKey] = r.reference }
+        let keys = referenceConfigurations.keys.sorted()
+        let references = try parallelMap(keys, threads: threads) { key in try TrainingRun.run(referenceConfigurations[key]!, telemetry: false) }
+        var referenceByKey = [String: TrainingSummary]()
+        for (k, key) in keys.enumerated() { referenceByKey[key] = references[k] }
+        let callback = PthreadMutex()
+        let results = try parallelMap(todo, threads: threads) { item -> RunResult in
+            let started = ContinuousClock.now
+            let summary = try TrainingRun.run(item.run.configuration)
+            let result = measure(item.run, index: item.index, summary, reference: referenceByKey[item.run.referenceKey]!)
+            let elapsed = ContinuousClock.now - started
+            callback.locked { onResult(result, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18) }
+            return result
+        }
+        return (done + results).sorted { $0.index < $1.index }
+    }
+
+    /// The run's measurements.
+    public static func measure(_ run: SuiteRun, index: Int, _ s: TrainingSummary, reference: TrainingSummary) -> RunResult {
+        let losses = s.records.map(\.loss)
+        let first = losses.first ?? .nan
+        // Diverged: from some step on, the loss stays non-finite or above 3x its starting value.
+        var divergedAt: Int?
+        for (k, l) in losses.enumerated().reversed() {
+            if !l.isFinite || l > 3 * first { divergedAt = k } else { break }
+        }
+        let spikes = lossSpikes(losses)
+        let referenceSpikes = lossSpikes(reference.records.map(\.loss))
+        let normOverflows = s.records.filter { !$0.gradientNorm.isFinite && $0.exactNorm.isFinite }.map(\.step)
+        let w = s.finalWeights, r = reference.finalWeights
+        var difference = 0.0, size = 0.0
+        for i in 0..<min(w.count, r.count) {
+            difference += (w[i] - r[i]) * (w[i] - r[i])
+            size += r[i] * r[i]
+        }
+        let weightDistance = (difference / size).squareRoot()
+        let finite = s.records.filter { $0.loss.isFinite && !$0.skipped }
+        let stride = max(1, (s.records.count + 499) / 500)
+        let sampled = Swift.stride(from: 0, to: s.records.count, by: stride).map { s.records[$0] }
+        let referenceSampled = Swift.stride(from: 0, to: reference.records.count, by: stride).map { reference.records[$0].loss }
+        let series = RunResult.Series(stride: stride, loss: sampled.map(\.loss), referenceLoss: referenceSampled,
+                                      gradNorm: sampled.map(\.gradientNorm), threshold: sampled.map { $0.threshold ?? .nan },
+                                      scale: sampled.map(\.scale), underflow: sampled.map(\.underflowFraction),
+                                      clipped: s.records.filter { ($0.clipCoefficient ?? 1) < 1 }.map(\.step),
+                                      skipped: s.records.filter(\.skipped).map(\.step))
+        let c = run.configuration
+        return RunResult(index: index, suite: run.suite, id: run.id, block: run.block, task: c.task.rawValue, model: c.model.rawValue, policy: run.policy,
+                         scaler: run.scaler, clipper: run.clipper, faults: run.faults, faultList: c.faults.map(\.description),
+                         faultSteps: Array(Set(c.faults.flatMap(\.steps))).sorted(), seed: Int(run.seed), steps: c.steps,
+                         finalLoss: s.finalLoss, referenceFinalLoss: reference.finalLoss, weightDistance: weightDistance,
+                         divergedAt: divergedAt, skippedSteps: s.skippedSteps, clippedSteps: s.clippedSteps, lossSpikes: spikes,
+                         referenceSpikes: referenceSpikes, normOverflowSteps: normOverflows,
+                         maxGradNorm: s.records.map(\.exactNorm).filter(\.isFinite).max() ?? .nan,
+                         maxNormErrorUlps: s.records.map { abs($0.normErrorUlps) }.filter(\.isFinite).max() ?? 0,
+                         meanUnderflowFraction: finite.isEmpty ? .nan : finite.map(\.underflowFraction).reduce(0, +) / Double(finite.count),
+                         maxUnderflowFraction: finite.map(\.underflowFraction).max() ?? .nan,
+                         firstNonFinite: s.firstNonFinite.map { "step \($0.step): \($0.origin)" },
+                         metricName: s.metric.name, metric: s.metric.value, series: series)
+    }
+
+    /// Loss spikes: steps whose loss is non-finite or above 3x the median of the 20 finite losses before it
+    /// (from step 20 on).
+    public static func lossSpikes(_ losses: [Double]) -> [Int] {
+        var spikes = [Int]()
+        guard losses.count > 20 else { return spikes }
+        for k in 20..<losses.count {
+            let window = losses[(k - 20)..<k].filter(\.isFinite).sorted()
+            guard !window.isEmpty else { continue }
+            if !losses[k].isFinite || losses[k] > 3 * window[window.count / 2] { spikes.append(k) }
+        }
+        return spikes
+    }
+
+    /// `body` over `items` on `threads` threads, results in the items' order; the first error is rethrown.
+    static func parallelMap<T, R>(_ items: [T], threads: Int, _ body: @escaping (T) throws -> R) throws -> [R] {
+        let box = ResultBox<R>(count: items.count)
+        let next = ResultBox<Int>(count: 0)
+        // Each item is read, and each slot written, by one thread only.
+        nonisolated(unsafe) let items = items
+        nonisolated(unsafe) let body = body
+        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, items.count))) { _ in
+            while let k = next.claim(below: items.count) {
+                do { box.set(k, .success(try body(items[k]))) } catch { box.set(k, .failure(error)) }
+            }
+        }
+        return try box.values.map { try $0!.get() }
+    }
+}
+
+/// Results written from several threads (each slot once), and a shared work counter.
+final class ResultBox<R>: @unchecked Sendable {
+    private let lock = PthreadMutex()
+    var values: [Result<R, Error>?]
+    private var counter = 0
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ k: Int, _ value: Result<R, Error>) { lock.locked { values[k] = value } }
+    func claim(below n: Int) -> Int? {
+        lock.locked {
+            guard counter < n else { return nil }
+            counter += 1
+            return counter - 1
+        }
+    }
+}
+
+/// A pthread mutex.
+final class PthreadMutex: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}

@@ -1,0 +1,216 @@
+import TensorIO
+
+/// The measurements of one run of a suite: what the reports are rendered from. Pure data; one JSON line each.
+public struct RunResult: Sendable, Equatable {
+    /// Position in the suite's full matrix (results files are sorted by it, whatever order runs finished in).
+    public var index: Int
+    public var suite: String
+    public var id: String
+    public var block: String
+    public var task: String
+    public var model: String
+    public var policy: String
+    public var scaler: String
+    public var clipper: String
+    public var faults: String
+    /// The faults, as `KIND@STEPS[xMAGNITUDE]`.
+    public var faultList: [String]
+    public var faultSteps: [Int]
+    public var seed: Int
+    public var steps: Int
+    public var finalLoss: Double
+    public var referenceFinalLoss: Double
+    /// ‖w − w_ref‖ / ‖w_ref‖ after the last step, against the fault-free Float64 run.
+    public var weightDistance: Double
+    public var divergedAt: Int?
+    public var skippedSteps: Int
+    public var clippedSteps: Int
+    public var lossSpikes: [Int]
+    /// The loss spikes of the fault-free Float64 reference (same rule).
+    public var referenceSpikes: [Int]
+    /// Steps where the clipper's norm was inf or NaN while the exact norm was finite (an accumulator overflowed).
+    public var normOverflowSteps: [Int]
+    public var maxGradNorm: Double
+    public var maxNormErrorUlps: Double
+    public var meanUnderflowFraction: Double
+    /// The largest share of gradient elements lost to underflow at any step where the loss was finite.
+    public var maxUnderflowFraction: Double
+    public var firstNonFinite: String?
+    public var metricName: String
+    public var metric: Double
+    public var series: Series
+
+    public var diverged: Bool { divergedAt != nil }
+    public var clipRate: Double { Double(clippedSteps) / Double(max(steps, 1)) }
+    public var lossGap: Double { finalLoss - referenceFinalLoss }
+    public var strategy: String { "\(policy) · \(scaler) · \(clipper)" }
+
+    /// Per-step curves, every `stride`-th step (at most a few hundred points).
+    public struct Series: Sendable, Equatable {
+        public var stride: Int
+        public var loss: [Double]
+        public var referenceLoss: [Double]
+        public var gradNorm: [Double]
+        public var threshold: [Double]
+        public var scale: [Double]
+        public var underflow: [Double]
+        /// Every step (not strided) where clipping fired, or the step was skipped.
+        public var clipped: [Int]
+        public var skipped: [Int]
+
+        public init(stride: Int, loss: [Double], referenceLoss: [Double], gradNorm: [Double], threshold: [Double], scale: [Double],
+                    underflow: [Double], clipped: [Int], skipped: [Int]) {
+            self.stride = stride
+            self.loss = loss
+            self.referenceLoss = referenceLoss
+            self.gradNorm = gradNorm
+            self.threshold = threshold
+            self.scale = scale
+            self.underflow = underflow
+            self.clipped = clipped
+            self.skipped = skipped
+        }
+    }
+
+    public init(index: Int, suite: String, id: String, block: String, task: String, model: String, policy: String, scaler: String, clipper: String,
+                faults: String, faultList: [String], faultSteps: [Int], seed: Int, steps: Int, finalLoss: Double, referenceFinalLoss: Double,
+                weightDistance: Double, divergedAt: Int?, skippedSteps: Int, clippedSteps: Int, lossSpikes: [Int], referenceSpikes: [Int],
+                normOverflowSteps: [Int], maxGradNorm: Double,
+                maxNormErrorUlps: Double, meanUnderflowFraction: Double, maxUnderflowFraction: Double, firstNonFinite: String?,
+                metricName: String, metric: Double, series: Series) {
+        self.index = index
+        self.suite = suite
+        self.id = id
+        self.block = block
+        self.task = task
+        self.model = model
+        self.policy = policy
+        self.scaler = scaler
+        self.clipper = clipper
+        self.faults = faults
+        self.faultList = faultList
+        self.faultSteps = faultSteps
+        self.seed = seed
+        self.steps = steps
+        self.finalLoss = finalLoss
+        self.referenceFinalLoss = referenceFinalLoss
+        self.weightDistance = weightDistance
+        self.divergedAt = divergedAt
+        self.skippedSteps = skippedSteps
+        self.clippedSteps = clippedSteps
+        self.lossSpikes = lossSpikes
+        self.referenceSpikes = referenceSpikes
+        self.normOverflowSteps = normOverflowSteps
+        self.maxGradNorm = maxGradNorm
+        self.maxNormErrorUlps = maxNormErrorUlps
+        self.meanUnderflowFraction = meanUnderflowFraction
+        self.maxUnderflowFraction = maxUnderflowFraction
+        self.firstNonFinite = firstNonFinite
+        self.metricName = metricName
+        self.metric = metric
+        self.series = series
+    }
+
+    // MARK: JSON
+
+    public var json: JSONValue {
+        func numbers(_ xs: [Double]) -> JSONValue { .array(xs.map(JSONValue.double)) }
+        func ints(_ xs: [Int]) -> JSONValue { .array(xs.map(JSONValue.integer)) }
+        return .object([
+            ("index", .integer(index)), ("suite", .string(suite)), ("id", .string(id)), ("block", .string(block)), ("task", .string(task)), ("model", .string(model)),
+            ("policy", .string(policy)), ("scaler", .string(scaler)), ("clipper", .string(clipper)), ("faults", .string(faults)),
+            ("fault_list", .array(faultList.map(JSONValue.string))), ("fault_steps", ints(faultSteps)), ("seed", .integer(seed)), ("steps", .integer(steps)),
+            ("final_loss", .double(finalLoss)), ("reference_final_loss", .double(referenceFinalLoss)), ("loss_gap", .double(lossGap)),
+            ("weight_distance", .double(weightDistance)), ("diverged", .bool(diverged)), ("diverged_at", divergedAt.map(JSONValue.integer) ?? .null),
+            ("skipped_steps", .integer(skippedSteps)), ("clipped_steps", .integer(clippedSteps)), ("clip_rate", .double(clipRate)),
+            ("loss_spikes", ints(lossSpikes)), ("reference_spikes", ints(referenceSpikes)), ("norm_overflow_steps", ints(normOverflowSteps)),
+            ("max_grad_norm", .double(maxGradNorm)), ("max_norm_error_ulps", .double(maxNormErrorUlps)),
+            ("mean_underflow_fraction", .double(meanUnderflowFraction)), ("max_underflow_fraction", .double(maxUnderflowFraction)),
+            ("first_nonfinite", firstNonFinite.map(JSONValue.string) ?? .null),
+            ("metric_name", .string(metricName)), ("metric", .double(metric)),
+            ("series", .object([("stride", .integer(series.stride)), ("loss", numbers(series.loss)), ("reference_loss", numbers(series.referenceLoss)),
+                                ("grad_norm", numbers(series.gradNorm)), ("threshold", numbers(series.threshold)), ("scale", numbers(series.scale)),
+                                ("underflow", numbers(series.underflow)), ("clipped", ints(series.clipped)), ("skipped", ints(series.skipped))])),
+        ])
+    }
+
+    public init(json: JSONValue) throws {
+        func need(_ key: String, in v: JSONValue = json) throws -> JSONValue {
+            guard let x = v[key] else { throw ResultsError(description: "result has no \"\(key)\"") }
+            return x
+        }
+        func double(_ v: JSONValue) throws -> Double {
+            if let d = v.doubleValue { return d }
+            switch v.stringValue {
+            case "inf": return .infinity
+            case "-inf": return -.infinity
+            case "nan": return .nan
+            default: throw ResultsError(description: "expected a number, got \(v.compactText)")
+            }
+        }
+        func int(_ key: String, in v: JSONValue = json) throws -> Int {
+            guard let i = try need(key, in: v).intValue else { throw ResultsError(description: "\"\(key)\" is not an integer") }
+            return i
+        }
+        func string(_ key: String) throws -> String {
+            guard let s = try need(key).stringValue else { throw ResultsError(description: "\"\(key)\" is not a string") }
+            return s
+        }
+        func doubles(_ key: String, in v: JSONValue) throws -> [Double] {
+            guard let list = try need(key, in: v).arrayValue else { throw ResultsError(description: "\"\(key)\" is not a list") }
+            return try list.map(double)
+        }
+        func ints(_ key: String, in v: JSONValue = json) throws -> [Int] {
+            guard let list = try need(key, in: v).arrayValue else { throw ResultsError(description: "\"\(key)\" is not a list") }
+            return try list.map { x in
+                guard let i = x.intValue else { throw ResultsError(description: "\"\(key)\" holds \(x.compactText), not an integer") }
+                return i
+            }
+        }
+        let s = try need("series")
+        self.init(index: try int("index"), suite: try string("suite"), id: try string("id"), block: try string("block"), task: try string("task"), model: try string("model"),
+                  policy: try string("policy"), scaler: try string("scaler"), clipper: try string("clipper"), faults: try string("faults"),
+                  faultList: try (need("fault_list").arrayValue ?? []).map { v in
+                      guard let f = v.stringValue else { throw ResultsError(description: "\"fault_list\" holds \(v.compactText)") }
+                      return f
+                  },
+                  faultSteps: try ints("fault_steps"), seed: try int("seed"), steps: try int("steps"),
+                  finalLoss: try double(need("final_loss")), referenceFinalLoss: try double(need("reference_final_loss")),
+                  weightDistance: try double(need("weight_distance")), divergedAt: json["diverged_at"]?.intValue,
+                  skippedSteps: try int("skipped_steps"), clippedSteps: try int("clipped_steps"), lossSpikes: try ints("loss_spikes"),
+                  referenceSpikes: try ints("reference_spikes"), normOverflowSteps: try ints("norm_overflow_steps"),
+                  maxGradNorm: try double(need("max_grad_norm")), maxNormErrorUlps: try double(need("max_norm_error_ulps")),
+                  meanUnderflowFraction: try double(need("mean_underflow_fraction")), maxUnderflowFraction: try double(need("max_underflow_fraction")),
+                  firstNonFinite: json["first_nonfinite"]?.stringValue, metricName: try string("metric_name"), metric: try double(need("metric")),
+                  series: Series(stride: try int("stride", in: s), loss: try doubles("loss", in: s), referenceLoss: try doubles("reference_loss", in: s),
+                                 gradNorm: try doubles("grad_norm", in: s), threshold: try doubles("threshold", in: s), scale: try doubles("scale", in: s),
+                                 underflow: try doubles("underflow", in: s), clipped: try ints("clipped", in: s), skipped: try ints("skipped", in: s)))
+    }
+
+    /// Equality of the recorded values, NaN equal to NaN (results files must compare equal across runs).
+    public static func == (a: RunResult, b: RunResult) -> Bool { a.json.compactText == b.json.compactText }
+}
+
+public struct ResultsError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(description: String) { self.description = description }
+}
+
+/// A results file: one `RunResult` per line, sorted by index.
+public enum ResultsFile {
+    public static func text(_ results: [RunResult]) -> String {
+        results.sorted { $0.index < $1.index }.map { $0.json.compactText + "\n" }.joined()
+    }
+
+    public static func parse(_ text: String, path: String) throws -> [RunResult] {
+        var results = [RunResult]()
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+            do {
+                results.append(try RunResult(json: try JSONValue(parsing: String(line))))
+            } catch {
+                throw ResultsError(description: "\(path): line \(n + 1): \(error)")
+            }
+        }
+        return results
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import Experiments
+import Reports
+
+/// Rendering is a pure function of the results: snapshots of a committed results file's report and charts.
+@Suite struct SuiteReportSnapshotTests {
+    static let directory = DefaultSuite.root.appendingPathComponent("fixtures/suites/snapshots")
+
+    static func context() throws -> SuiteReport.Context {
+        let path = DefaultSuite.root.appendingPathComponent("fixtures/suites/smoke.json").path
+        let spec = try SuiteSpec(json: try String(contentsOfFile: path, encoding: .utf8), path: path)
+        return SuiteResultSet.context(spec, source: "fixtures/suites/smoke.json", version: "snapshot", date: "2026-01-01",
+                                      machine: "snapshot machine", labReport: "lab.md")
+    }
+
+    /// Compares with the snapshot; `PRECISIONLAB_RECORD_SNAPSHOTS=1` re-records it (then review the diff).
+    static func check(_ text: String, _ name: String) throws {
+        let url = directory.appendingPathComponent(name)
+        if ProcessInfo.processInfo.environment["PRECISIONLAB_RECORD_SNAPSHOTS"] == "1" {
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        let expected = try String(contentsOf: url, encoding: .utf8)
+        #expect(text == expected, "\(name) differs from its snapshot; re-record with PRECISIONLAB_RECORD_SNAPSHOTS=1 if intended")
+    }
+
+    @Test func reportAndChartMatchTheirSnapshots() throws {
+        let results = try ResultsFile.parse(String(contentsOf: Self.directory.appendingPathComponent("smoke.results.jsonl"), encoding: .utf8),
+                                            path: "smoke.results.jsonl")
+        let report = SuiteReport.render(results, context: try Self.context(), chartDirectory: "smoke")
+        try Self.check(report.markdown, "smoke.md")
+        let chart = try #require(report.charts.first { $0.path.contains("rnn_f32_none_none_bad-batch_seed1") })
+        try Self.check(chart.svg, "smoke-rnn-chart.svg")
+        #expect(report.charts.count == results.count)
+        // The same results in another order render the same.
+        let again = SuiteReport.render(results.reversed(), context: try Self.context(), chartDirectory: "smoke")
+        #expect(again.markdown == report.markdown)
+    }
+}
+
+@Suite struct SpikeDiagnosisTests {
+    static func result(faults: [String] = [], spikes: [Int] = [], referenceSpikes: [Int] = [], nonFinite: String? = nil,
+                       normOverflow: [Int] = [], diverged: Int? = nil, steps: Int = 100) -> RunResult {
+        let series = RunResult.Series(stride: 1, loss: [], referenceLoss: [], gradNorm: [], threshold: [], scale: [], underflow: [], clipped: [], skipped: [])
+        return RunResult(index: 0, suite: "s", id: "b/p/s/c/f/seed1", block: "b", task: "spirals", model: "mlp", policy: "f16", scaler: "none",
+                         clipper: "none", faults: "f", faultList: faults, faultSteps: [], seed: 1, steps: steps, finalLoss: 1,
+                         referenceFinalLoss: 1, weightDistance: 0.1, divergedAt: diverged, skippedSteps: 0, clippedSteps: 0, lossSpikes: spikes,
+                         referenceSpikes: referenceSpikes, normOverflowSteps: normOverflow, maxGradNorm: 1, maxNormErrorUlps: 0,
+                         meanUnderflowFraction: 0, maxUnderflowFraction: 0, firstNonFinite: nonFinite, metricName: "m", metric: 0, series: series)
+    }
+
+    @Test func eachRuleOnItsCase() {
+        #expect(SuiteReport.diagnose(Self.result(faults: ["spike-batch@40x100"], spikes: [40])).cause == "data")
+        #expect(SuiteReport.diagnose(Self.result(faults: ["corrupt-labels@40,70"], spikes: [41, 70])).cause == "data")
+        // A spike away from the bad batch is not the batch's.
+        #expect(SuiteReport.diagnose(Self.result(faults: ["corrupt-labels@40"], spikes: [40, 80])).cause != "data")
+        #expect(SuiteReport.diagnose(Self.result(faults: ["lr-spike@30x50"], spikes: [32])).cause == "learning rate")
+        #expect(SuiteReport.diagnose(Self.result(spikes: [20, 60, 70, 80, 90])).cause == "learning rate")
+        #expect(SuiteReport.diagnose(Self.result(faults: ["gradient-nan@10"], spikes: [11], nonFinite: "step 10: backward")).cause == "numerics")
+        #expect(SuiteReport.diagnose(Self.result(spikes: [50], normOverflow: [50])).cause == "numerics")
+        #expect(SuiteReport.diagnose(Self.result(spikes: [25], referenceSpikes: [25])).cause == "init/normalisation")
+        #expect(SuiteReport.diagnose(Self.result(spikes: [25])).cause == "unexplained")
+        // Spikes after divergence belong to it.
+        #expect(SuiteReport.diagnose(Self.result(faults: ["spike-batch@40"], spikes: [40, 41, 42, 60], diverged: 40)).cause == "data")
+    }
+
+    @Test func clipRateRule() {
+        #expect(SuiteReport.clipReading(0) == "never fired")
+        #expect(SuiteReport.clipReading(0.009) == "insurance")
+        #expect(SuiteReport.clipReading(0.2) == "fires on particular batches")
+        #expect(SuiteReport.clipReading(0.5).hasPrefix("constant"))
+    }
+}
+
+@Suite struct SuiteSpecTests {
+    static let block = #"{"name": "b", "task": "spirals", "steps": 5, "policies": ["f16", "bf16"], "scalers": ["none", "static:8", "torch"], "#
+        + #""clippers": [{"method": "none"}, {"method": "global-norm", "max_norm": 2, "norm": "naive"}], "seeds": [1, 2], "#
+        + #""faults": {"clean": [], "spike": ["spike-batch@3x10"]}}"#
+
+    @Test func expandsTheMatrixInAFixedOrder() throws {
+        let spec = try SuiteSpec(json: #"{"name": "t", "blocks": [\#(Self.block.replacingOccurrences(of: "\"f16\", ", with: ""))]}"#, path: "t.json")
+        let runs = SuiteRun.expand(spec)
+        #expect(runs.count == 2 * 1 * 3 * 2 * 2)
+        #expect(runs[0].id == "b/bf16/none/none/clean/seed1" && runs[1].id == "b/bf16/none/none/clean/seed2")
+        #expect(runs.last!.id == "b/bf16/torch/global-norm(naive)/spike/seed2")
+        #expect(runs.last!.configuration.faults == [Fault(.spikeBatch, steps: [3], magnitude: 10)])
+        #expect(runs[2].configuration.staticScale == nil && runs[4].configuration.staticScale == 8)
+        #expect(Set(runs.map(\.id)).count == runs.count)
+        // Shards partition the matrix.
+        let shards = (0..<3).flatMap { SuiteRunner.shard(runs, index: $0, count: 3).map(\.index) }
+        #expect(shards.sorted() == Array(runs.indices))
+    }
+
+    @Test func errorsNameTheFileAndThePlace() {
+        func problem(_ text: String) -> String? {
+            do { _ = try SuiteSpec(json: text, path: "x.json"); return nil } catch { return "\(error)" }
+        }
+        #expect(problem("{")?.hasPrefix("x.json: not JSON") == true)
+        #expect(problem(#"{"name": "t", "blocks": []}"#)?.contains("non-empty \"blocks\"") == true)
+        #expect(problem(#"{"name": "t", "blocks": [{"name": "b", "task": "mnist"}]}"#)?.contains("block 0: \"task\"") == true)
+        #expect(problem(#"{"name": "t", "blocks": [{"name": "b", "task": "spirals", "policies": ["f8"]}]}"#)?.contains("unknown policy") == true)
+        #expect(problem(#"{"name": "t", "blocks": [{"name": "b", "task": "spirals", "scalers": ["static:nan"]}]}"#)?.contains("unknown scaler") == true)
+        #expect(problem(#"{"name": "t", "blocks": [{"name": "b", "task": "spirals", "faults": {"x": ["boom@3"]}}]}"#)?.contains("KIND@STEP") == true)
+        // GradScaler refuses pure Float16 gradients: caught when the suite is read, not mid-run.
+        #expect(problem(#"{"name": "t", "blocks": [\#(Self.block)]}"#)?.contains("run b/f16/torch") == true)
+        #expect(problem(#"{"name": "t", "blocks": [{"name": "b", "task": "spirals"}, {"name": "b", "task": "adding"}]}"#)?.contains("two blocks") == true)
+    }
+
+    @Test func shardsFromJobArrays() throws {
+        #expect(try SuiteShard.fromEnvironment([:]) == nil)
+        #expect(try SuiteShard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "3"]) == SuiteShard(index: 2, count: 3))
+        #expect(try SuiteShard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "1"])
+                == SuiteShard(index: 2, count: 3))
+        #expect(try SuiteShard.fromEnvironment(["JOB_COMPLETION_INDEX": "0", "PRECISIONLAB_SHARDS": "4"]) == SuiteShard(index: 0, count: 4))
+        #expect(throws: SuiteError.self) { try SuiteShard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "3"]) }
+        #expect(throws: SuiteError.self) { try SuiteShard.fromEnvironment(["JOB_COMPLETION_INDEX": "0"]) }
+        #expect(throws: SuiteError.self) { try SuiteShard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "3"]) }
+        #expect(SuiteShard("1/3") == SuiteShard(index: 1, count: 3) && SuiteShard("3/3") == nil && SuiteShard("-1/3") == nil && SuiteShard("1") == nil)
+    }
+
+    @Test func partialResultsDropACutOffLine() throws {
+        let text = try String(contentsOf: SuiteReportSnapshotTests.directory.appendingPathComponent("smoke.results.jsonl"), encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        let cut = lines.prefix(3).joined(separator: "\n") + "\n" + lines[3].prefix(100)
+        let partial = try SuiteResultSet.parsePartial(cut, path: "p")
+        #expect(partial.map(\.index) == [0, 1, 2])
+        // A complete but broken line is an error naming the line.
+        #expect(throws: ResultsError.self) { try SuiteResultSet.parsePartial(lines[0] + "\n{\"index\": 1}\n", path: "p") }
+    }
+}
