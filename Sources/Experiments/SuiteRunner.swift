@@ -50,7 +50,10 @@ public enum SuiteRunner {
         }
         let spikes = lossSpikes(losses)
         let referenceSpikes = lossSpikes(reference.records.map(\.loss))
-        let normOverflows = s.records.filter { !$0.gradientNorm.isFinite && $0.exactNorm.isFinite }.map(\.step)
+        // The clipper's norm is the global gradient norm, comparable with the exact one, except for the per-tensor and
+        // unit-wise clippers (their norm is the largest per-tensor norm or unit ratio).
+        let globalNorm = ![.perTensor, .agc, .blockRMS].contains(run.configuration.clip.method)
+        let normOverflows = globalNorm ? s.records.filter { !$0.gradientNorm.isFinite && $0.exactNorm.isFinite }.map(\.step) : []
         let w = s.finalWeights, r = reference.finalWeights
         var difference = 0.0, size = 0.0
         for i in 0..<min(w.count, r.count) {
@@ -65,7 +68,7 @@ public enum SuiteRunner {
         let series = RunResult.Series(stride: stride, loss: sampled.map(\.loss), referenceLoss: referenceSampled,
                                       gradNorm: sampled.map(\.gradientNorm), threshold: sampled.map { $0.threshold ?? .nan },
                                       scale: sampled.map(\.scale), underflow: sampled.map(\.underflowFraction),
-                                      clipped: s.records.filter { ($0.clipCoefficient ?? 1) < 1 }.map(\.step),
+                                      clipped: s.records.filter(\.clipped).map(\.step),
                                       skipped: s.records.filter(\.skipped).map(\.step))
         let c = run.configuration
         return RunResult(index: index, suite: run.suite, id: run.id, block: run.block, task: c.task.rawValue, model: c.model.rawValue, policy: run.policy,
@@ -75,7 +78,7 @@ public enum SuiteRunner {
                          divergedAt: divergedAt, skippedSteps: s.skippedSteps, clippedSteps: s.clippedSteps, lossSpikes: spikes,
                          referenceSpikes: referenceSpikes, normOverflowSteps: normOverflows,
                          maxGradNorm: s.records.map(\.exactNorm).filter(\.isFinite).max() ?? .nan,
-                         maxNormErrorUlps: s.records.map { abs($0.normErrorUlps) }.filter(\.isFinite).max() ?? 0,
+                         maxNormErrorUlps: globalNorm ? s.records.map { abs($0.normErrorUlps) }.filter(\.isFinite).max() ?? 0 : .nan,
                          meanUnderflowFraction: finite.isEmpty ? .nan : finite.map(\.underflowFraction).reduce(0, +) / Double(finite.count),
                          maxUnderflowFraction: finite.map(\.underflowFraction).max() ?? .nan,
                          firstNonFinite: s.firstNonFinite.map { "step \($0.step): \($0.origin)" },

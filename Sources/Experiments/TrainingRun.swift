@@ -167,6 +167,8 @@ public struct StepRecord: Sendable, Equatable {
     public var scale: Double
     public var skipped: Bool
     public var clipCoefficient: Double?
+    /// Whether the clipper changed any gradient element (element- and unit-wise clippers have no coefficient).
+    public var clipped = false
     /// The clipping threshold in force (max_norm, or ZClip's and AutoClip's adaptive one).
     public var threshold: Double?
     /// The gradient norm as the clipping strategy computed it (unscaled gradients, before clipping), its format,
@@ -206,7 +208,7 @@ public struct TrainingSummary: Sendable {
     /// The model's weights after the last step (master weights for mixed policies), flattened, as Doubles.
     public var finalWeights: [Double] = []
     public var skippedSteps: Int { records.filter(\.skipped).count }
-    public var clippedSteps: Int { records.filter { ($0.clipCoefficient ?? 1) < 1 }.count }
+    public var clippedSteps: Int { records.filter(\.clipped).count }
     public var firstNonFinite: (step: Int, origin: String)? {
         records.first { $0.nonFiniteOrigin != nil }.map { ($0.step, $0.nonFiniteOrigin!) }
     }
@@ -400,7 +402,7 @@ final class Session<S: TensorScalar> {
             } else {
                 ulps = outcome.norm == exact || (outcome.norm.isNaN && exact.isNaN) ? 0 : .infinity
             }
-            let record = StepRecord(step: step, loss: lastLoss, scale: scale, skipped: skipped, clipCoefficient: outcome.coefficient, threshold: outcome.threshold,
+            let record = StepRecord(step: step, loss: lastLoss, scale: scale, skipped: skipped, clipCoefficient: outcome.coefficient, clipped: outcome.clipped && !skipped, threshold: outcome.threshold,
                                     gradientNorm: outcome.norm, gradientNormFormat: outcome.normFormat, exactNorm: exact, normErrorUlps: ulps,
                                     zeroFraction: stats?.zeroFraction ?? .nan, subnormalFraction: stats?.subnormalFraction ?? .nan,
                                     headroom: stats?.headroom ?? .nan, overflowByLayer: stats?.overflowByLayer ?? [],

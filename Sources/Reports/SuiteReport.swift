@@ -77,8 +77,8 @@ public enum SuiteReport {
             md += "\n### \(block)\n\n" + ranking(results.filter { $0.block == block }).markdown
         }
         md += "\n## Spike diagnosis\n\n" + spikeRules + "\n"
-        let diagnosed = results.filter { !$0.lossSpikes.isEmpty || $0.firstNonFinite != nil }
-        md += diagnosed.isEmpty ? "No run had a loss spike or a non-finite value.\n" : spikeTable(diagnosed).markdown
+        let diagnosed = results.filter { !$0.lossSpikes.isEmpty || $0.diverged || !$0.normOverflowSteps.isEmpty }
+        md += diagnosed.isEmpty ? "No run had a loss spike, diverged or lost its clipping norm.\n" : spikeTable(diagnosed).markdown
         md += "\n## Clip rate\n\n" + clipRule + "\n"
         let clipped = results.filter { $0.clipper != "none" }
         md += clipped.isEmpty ? "No run clipped.\n" : clipTable(clipped).markdown
@@ -111,11 +111,14 @@ public enum SuiteReport {
         """
 
     static let spikeRules = """
-        Each run with loss spikes or an inf/NaN is diagnosed from its measurements, first rule that applies:
-        - **numerics**: an inf or NaN appeared (or the clipping norm overflowed) where the Float64 reference stayed finite: \
-        the precision, not the data, is at fault.
-        - **data**: the spikes fall on the steps of injected bad batches (or the step after): reproducible and tied to the batch.
-        - **learning rate**: the spikes follow a learning-rate spike, or grow more frequent over the run.
+        Each run with loss spikes, a divergence or an overflowed clipping norm is diagnosed from its measurements, first rule \
+        that applies:
+        - **numerics**: the clipping norm overflowed while the gradients were finite, at or before the first spike.
+        - **data**: the first spike falls on an injected bad batch (or the step after): reproducible and tied to the batch.
+        - **learning rate**: the spikes follow a learning-rate spike.
+        - **numerics**: an inf or NaN (skipped steps, or a divergence) where the Float64 reference stayed finite: the \
+        precision, not the data, is at fault.
+        - **learning rate**: the spikes grow more frequent over the run.
         - **init/normalisation**: the Float64 reference spikes at the same steps: the model itself is unstable there.
         - **unexplained**: none of these.
 
@@ -162,7 +165,7 @@ public enum SuiteReport {
                 "\(k + 1)", row.strategy, "\(runs.count)", "\(row.diverged)", "\(runs.map(\.skippedSteps).reduce(0, +))",
                 percent(runs.map(\.clipRate).reduce(0, +) / Double(runs.count)), "\(runs.map(\.lossSpikes.count).reduce(0, +))",
                 figure(gaps.reduce(0, +) / Double(gaps.count)), figure(row.distance),
-                figure(runs.map(\.maxNormErrorUlps).max() ?? 0), percent(runs.map(\.meanUnderflowFraction).reduce(0, +) / Double(runs.count)),
+                ulps(runs.map(\.maxNormErrorUlps)), percent(runs.map(\.meanUnderflowFraction).reduce(0, +) / Double(runs.count)),
             ])
         }
         return table
@@ -176,7 +179,7 @@ public enum SuiteReport {
             table.rows.append([
                 r.faultList.isEmpty ? r.faults : "\(r.faults) (\(r.faultList.joined(separator: ", ")))", r.strategy, "\(r.seed)",
                 figure(r.finalLoss), figure(r.referenceFinalLoss), figure(r.weightDistance), r.divergedAt.map { "step \($0)" } ?? "",
-                "\(r.skippedSteps)", percent(r.clipRate), "\(r.lossSpikes.count)", figure(r.maxGradNorm), figure(r.maxNormErrorUlps),
+                "\(r.skippedSteps)", percent(r.clipRate), "\(r.lossSpikes.count)", figure(r.maxGradNorm), ulps([r.maxNormErrorUlps]),
                 percent(r.meanUnderflowFraction), "[svg](\(chartPath[r.index]!))",
             ])
         }
@@ -215,20 +218,22 @@ public enum SuiteReport {
         let dataFaults = r.faultList.filter { $0.hasPrefix("spike-batch") || $0.hasPrefix("corrupt-labels") }
         let dataSteps = Set(faultSteps(dataFaults).flatMap { [$0, $0 + 1] })
         let lrSteps = faultSteps(r.faultList.filter { $0.hasPrefix("lr-spike") })
-        if !r.normOverflowSteps.isEmpty {
+        if let overflow = r.normOverflowSteps.first, overflow <= r.lossSpikes.first ?? overflow {
             return ("numerics", "the clipping norm was inf at \(steps(r.normOverflowSteps)) while every gradient and the exact norm were finite")
         }
-        if let origin = r.firstNonFinite, !r.referenceSpikes.contains(where: { r.lossSpikes.contains($0) }) {
-            let injected = r.faultList.contains { $0.hasPrefix("gradient-inf") || $0.hasPrefix("gradient-nan") }
-            let note = injected ? "; an inf/NaN gradient was injected" : ""
-            return ("numerics", "first inf/NaN at \(origin)\(note); the Float64 reference stayed finite")
-        }
-        if !r.lossSpikes.isEmpty, r.lossSpikes.allSatisfy({ s in dataSteps.contains(s) || (r.divergedAt.map { s >= $0 } ?? false) }),
-           r.lossSpikes.contains(where: dataSteps.contains) {
-            return ("data", "spikes on the bad batches at \(steps(faultSteps(dataFaults)))")
+        if let first = r.lossSpikes.first, dataSteps.contains(first) {
+            let after = r.lossSpikes.filter { !dataSteps.contains($0) }.count
+            return ("data", "the first spike is on a bad batch (\(steps(faultSteps(dataFaults))))"
+                    + (after == 0 ? "" : "; \(after) more follow it: the batch knocked the run off course"))
         }
         if !lrSteps.isEmpty, r.lossSpikes.contains(where: { s in lrSteps.contains { s > $0 && s <= $0 + 5 } }) {
             return ("learning rate", "spikes within 5 steps after the learning-rate spike at \(steps(lrSteps))")
+        }
+        if let origin = r.firstNonFinite, r.diverged || r.lossSpikes.contains(where: r.series.skipped.contains),
+           !r.referenceSpikes.contains(where: r.lossSpikes.contains) {
+            let injected = r.faultList.contains { $0.hasPrefix("gradient-inf") || $0.hasPrefix("gradient-nan") }
+            let note = injected ? "; an inf/NaN gradient was injected" : ""
+            return ("numerics", "first inf/NaN at \(origin)\(note); the Float64 reference stayed finite")
         }
         let half = r.steps / 2
         let early = r.lossSpikes.filter { $0 < half }.count, late = r.lossSpikes.count - early
@@ -381,6 +386,12 @@ public enum SuiteReport {
     static func figure(_ x: Double) -> String {
         guard x.isFinite else { return ReductionReport.figure(x) }
         return x < 0 ? "-" + ReductionReport.figure(-x) : ReductionReport.figure(x)
+    }
+
+    /// The largest norm error, "—" where the clipper has no global norm.
+    static func ulps(_ xs: [Double]) -> String {
+        let known = xs.filter { !$0.isNaN }
+        return known.isEmpty ? "—" : figure(known.max()!)
     }
 
     static func percent(_ x: Double) -> String {

@@ -31,6 +31,8 @@ public struct RunResult: Sendable, Equatable {
     /// Steps where the clipper's norm was inf or NaN while the exact norm was finite (an accumulator overflowed).
     public var normOverflowSteps: [Int]
     public var maxGradNorm: Double
+    /// The largest error of the clipper's global norm against the exact norm, in ulps of its format (NaN for per-tensor
+    /// and unit-wise clippers, whose norm is not the global one).
     public var maxNormErrorUlps: Double
     public var meanUnderflowFraction: Double
     /// The largest share of gradient elements lost to underflow at any step where the loss was finite.
