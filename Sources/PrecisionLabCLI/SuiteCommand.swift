@@ -163,7 +163,10 @@ struct SuiteRunCommand: ParsableCommand {
             // Rewrite the partial file with its complete lines only, so appends start on a fresh line.
             try writeAtomically(ResultsFile.text(done), to: partialPath)
         }
-        var timings = RunTiming.parse((try? String(contentsOfFile: partialTimingsPath, encoding: .utf8)) ?? "")
+        // The timings of the finished runs only, rewritten whole, so appends start on a fresh line.
+        let finished = Set(done.map(\.index))
+        let kept = RunTiming.parse((try? String(contentsOfFile: partialTimingsPath, encoding: .utf8)) ?? "").filter { finished.contains($0.index) }
+        try writeAtomically(RunTiming.text(kept), to: partialTimingsPath)
         let shardText = shard.map { ", shard \($0) (\(mine.count) runs)" } ?? ""
         Terminal.stderr("suite \(spec.name): \(runs.count) runs\(shardText)" + (done.isEmpty ? "" : ", \(done.count) already done (from \(partialPath))"))
         let results = try LineAppender.with(partialPath) { resultLines in
@@ -178,7 +181,7 @@ struct SuiteRunCommand: ParsableCommand {
                 return results
             }
         }
-        timings = RunTiming.parse((try? String(contentsOfFile: partialTimingsPath, encoding: .utf8)) ?? "")
+        let timings = RunTiming.parse((try? String(contentsOfFile: partialTimingsPath, encoding: .utf8)) ?? "")
         try writeAtomically(ResultsFile.text(results), to: resultsPath)
         try writeAtomically(RunTiming.text(timings), to: timingsPath)
         try? FileManager.default.removeItem(atPath: partialPath)
