@@ -37,7 +37,7 @@ extension Graph {
             if case .parameter(let p) = node.op { layer = Self.layerName(p.name) }
             layers.append(layer)
             switch node.op {
-            case .leaf: masked.append(Self.onlyNegativeInfinity(node.value))
+            case .leaf: masked.append(Self.isMask(node.value))
             case .binary(.add, let a, let b): masked.append(masked[a] || masked[b])
             default: masked.append(false)
             }
@@ -49,6 +49,17 @@ extension Graph {
             if let g = nodes[id].grad, nodes[id].needsGrad, containsNonFinite(g) { return origin(.backward, id, g, layers[id]) }
         }
         return nil
+    }
+
+    /// Some -inf, and no NaN and no +inf, in `t`.
+    static func isMask(_ t: Tensor<Scalar>) -> Bool {
+        var negativeInfinity = false
+        for i in 0..<t.count {
+            let v = t[flat: i]
+            if v.isNaN || v == .infinity { return false }
+            if v == -.infinity { negativeInfinity = true }
+        }
+        return negativeInfinity
     }
 
     /// No NaN and no +inf in `t`.

@@ -41,6 +41,11 @@ public struct SuiteSpec: Sendable, Equatable {
         let root: JSONValue
         do { root = try JSONValue(parsing: text) } catch { throw fail("not JSON: \(error)") }
         guard let name = root["name"]?.stringValue, !name.isEmpty else { throw fail("needs a \"name\"") }
+        // The name becomes file names (results, report, chart directory).
+        guard !name.hasPrefix("."), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+            throw fail("the name \(name) must be letters, digits, '.', '_' or '-' (it names the results and report files)")
+        }
+        for (key, _) in root.objectValue ?? [] where !["name", "description", "blocks"].contains(key) { throw fail("unknown key \"\(key)\"") }
         self.name = name
         description = root["description"]?.stringValue ?? ""
         guard let blocks = root["blocks"]?.arrayValue, !blocks.isEmpty else { throw fail("needs a non-empty \"blocks\" list") }
@@ -59,11 +64,29 @@ public struct SuiteSpec: Sendable, Equatable {
             guard let model = TrainingConfiguration.Model(rawValue: m) else { throw fail("unknown model \(m)") }
             c.model = model
         }
-        if let v = b["steps"]?.intValue { c.steps = v }
-        if let v = b["lr"]?.doubleValue { c.learningRate = v }
-        if let v = b["batch"]?.intValue { c.batch = v }
-        if let v = b["length"]?.intValue { c.length = v }
-        if let v = b["loss_multiplier"]?.doubleValue { c.lossMultiplier = v }
+        let known = ["name", "task", "model", "steps", "lr", "batch", "length", "loss_multiplier", "skip_nonfinite", "optimizer", "seeds",
+                     "policies", "scalers", "clippers", "faults"]
+        for (key, _) in b.objectValue ?? [] where !known.contains(key) { throw fail("unknown key \"\(key)\"") }
+        func int(_ key: String) throws -> Int? {
+            guard let v = b[key] else { return nil }
+            guard case .number = v, let i = v.intValue else { throw fail("\"\(key)\" must be an integer, not \(v.compactText)") }
+            return i
+        }
+        func number(_ key: String) throws -> Double? {
+            guard let v = b[key] else { return nil }
+            guard case .number = v, let d = v.doubleValue else { throw fail("\"\(key)\" must be a number, not \(v.compactText)") }
+            return d
+        }
+        func list(_ key: String) throws -> [JSONValue]? {
+            guard let v = b[key] else { return nil }
+            guard let l = v.arrayValue, !l.isEmpty else { throw fail("\"\(key)\" must be a non-empty list") }
+            return l
+        }
+        if let v = try int("steps") { c.steps = v }
+        if let v = try number("lr") { c.learningRate = v }
+        if let v = try int("batch") { c.batch = v }
+        if let v = try int("length") { c.length = v }
+        if let v = try number("loss_multiplier") { c.lossMultiplier = v }
         if let v = b["skip_nonfinite"] {
             guard let skip = v.boolValue else { throw fail("\"skip_nonfinite\" must be true or false") }
             c.skipNonFinite = skip
@@ -72,29 +95,37 @@ public struct SuiteSpec: Sendable, Equatable {
             guard let o = TrainingConfiguration.OptimizerKind(rawValue: v) else { throw fail("optimizer must be sgd or adam") }
             c.optimizer = o
         }
-        let seeds = try (b["seeds"]?.arrayValue ?? [.integer(1)]).map { v -> UInt64 in
+        let seeds = try (list("seeds") ?? [.integer(1)]).map { v -> UInt64 in
             guard let i = v.intValue, i >= 0 else { throw fail("seeds must be integers >= 0") }
             return UInt64(i)
         }
-        let policies = try (b["policies"]?.arrayValue ?? [.string("f32")]).map { v -> PrecisionPolicy in
+        let policies = try (list("policies") ?? [.string("f32")]).map { v -> PrecisionPolicy in
             guard let p = v.stringValue.flatMap(PrecisionPolicy.init) else { throw fail("unknown policy \(v.compactText)") }
             return p
         }
-        let scalers = try (b["scalers"]?.arrayValue ?? [.string("none")]).map { v -> String in
+        let scalers = try (list("scalers") ?? [.string("none")]).map { v -> String in
             guard let s = v.stringValue, SuiteRun.scaler(s) != nil else { throw fail("unknown scaler \(v.compactText)") }
             return s
         }
-        let clippers = try (b["clippers"]?.arrayValue ?? [.object([("method", .string("none"))])]).map { v in try clipper(v, fail: fail) }
+        let clippers = try (list("clippers") ?? [.object([("method", .string("none"))])]).map { v in try clipper(v, fail: fail) }
         var faultSets: [(String, [Fault])] = []
-        for (label, list) in b["faults"]?.objectValue ?? [("clean", .array([]))] {
-            let faults = try (list.arrayValue ?? []).map { f -> Fault in
+        if let v = b["faults"], v.objectValue?.isEmpty != false { throw fail("\"faults\" must be a non-empty object of named fault lists") }
+        for (label, faultList) in b["faults"]?.objectValue ?? [("clean", .array([]))] {
+            guard let items = faultList.arrayValue else { throw fail("fault set \(label) must be a list of faults ([] for none)") }
+            let faults = try items.map { f -> Fault in
                 guard let fault = f.stringValue.flatMap(Fault.init) else { throw fail("fault \(f.compactText) is not KIND@STEP[,STEP][xMAGNITUDE]") }
+                if let late = fault.steps.first(where: { $0 >= c.steps }) { throw fail("fault \(fault) is at step \(late), past the block's \(c.steps) steps") }
                 return fault
             }
+            guard !faultSets.contains(where: { $0.0 == label }) else { throw fail("two fault sets are named \(label)") }
             faultSets.append((label, faults))
         }
         let block = Block(name: name, base: c, seeds: seeds, policies: policies, scalers: scalers, clippers: clippers, faultSets: faultSets)
+        var ids = Set<String>()
         for run in SuiteRun.expand(block, suite: "") {
+            guard ids.insert(run.id).inserted else {
+                throw fail("two runs are both \(run.id): give the clippers distinct labels, and list each seed, policy and scaler once")
+            }
             if let problem = run.configuration.problem { throw fail("run \(run.id): \(problem)") }
             let p = run.configuration.policy
             if run.configuration.scaler == .torch, p.compute == .float16, !p.masterWeights {
@@ -107,6 +138,15 @@ public struct SuiteSpec: Sendable, Equatable {
     static func clipper(_ v: JSONValue, fail: (String) -> SuiteError) throws -> (String, ClipperConfiguration) {
         guard let methodName = v["method"]?.stringValue, let method = ClipMethod(rawValue: methodName) else { throw fail("clipper \(v.compactText) needs a known \"method\"") }
         var c = ClipperConfiguration(method: method)
+        for (key, value) in v.objectValue ?? [] {
+            switch key {
+            case "method", "semantics", "norm", "label":
+                guard value.stringValue != nil else { throw fail("clipper \(v.compactText): \"\(key)\" must be a string") }
+            case "max_norm", "clipping":
+                guard case .number = value else { throw fail("clipper \(v.compactText): \"\(key)\" must be a number") }
+            default: throw fail("clipper \(v.compactText): unknown key \"\(key)\"")
+            }
+        }
         if let x = v["max_norm"]?.doubleValue { c.maxNorm = x }
         if let x = v["clipping"]?.doubleValue { c.clipping = x }
         if let x = v["semantics"]?.stringValue {
@@ -156,6 +196,17 @@ public struct SuiteRun: Sendable, Equatable {
         r.faults = []
         r.overflowCheck = .elementwise
         return r
+    }
+
+    /// A fingerprint of the whole configuration: FNV-1a (64 bits) of its description, in hex.
+    public var fingerprint: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in String(describing: configuration).utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     /// The reference's key: runs sharing it share one reference run.

@@ -10,7 +10,11 @@ public enum SuiteResultSet {
         if !text.isEmpty, !text.hasSuffix("\n") {
             text = String(text[..<(text.lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex)])
         }
-        return try ResultsFile.parse(text, path: path)
+        var seen = Set<Int>()
+        var results = [RunResult]()
+        // Two writers of one shard (a Job controller can start a second pod for an index) append the same lines.
+        for r in try ResultsFile.parse(text, path: path) where seen.insert(r.index).inserted || !results.contains(r) { results.append(r) }
+        return results
     }
 
     /// Each result must be the run the suite has at its index (same suite, same id), once.
@@ -21,6 +25,9 @@ public enum SuiteResultSet {
             guard runs.indices.contains(r.index), runs[r.index].id == r.id else {
                 let now = runs.indices.contains(r.index) ? "the suite's run \(r.index) is now \(runs[r.index].id)" : "the suite has \(runs.count) runs"
                 throw SuiteError(description: "\(path): run \(r.index) (\(r.id)) is not in the suite as it is now (\(now)); rerun it, or delete the file")
+            }
+            guard r.configuration == runs[r.index].fingerprint else {
+                throw SuiteError(description: "\(path): run \(r.index) (\(r.id)) was run with another configuration (the suite file changed since); rerun it, or delete the file")
             }
             guard seen.insert(r.index).inserted else { throw SuiteError(description: "\(path): run \(r.index) (\(r.id)) appears twice") }
         }

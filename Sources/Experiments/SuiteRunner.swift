@@ -24,13 +24,18 @@ public enum SuiteRunner {
         var referenceConfigurations = [String: TrainingConfiguration]()
         for (_, r) in todo where referenceConfigurations[r.referenceKey] == nil { referenceConfigurations[r.referenceKey] = r.reference }
         let keys = referenceConfigurations.keys.sorted()
-        let references = try parallelMap(keys, threads: threads) { key in try TrainingRun.run(referenceConfigurations[key]!, telemetry: false) }
+        let references = try parallelMap(keys, threads: threads) { key in
+            do { return try TrainingRun.run(referenceConfigurations[key]!, telemetry: false) } catch {
+                throw SuiteError(description: "the Float64 reference of \(key): \(error)")
+            }
+        }
         var referenceByKey = [String: TrainingSummary]()
         for (k, key) in keys.enumerated() { referenceByKey[key] = references[k] }
         let callback = PthreadMutex()
         let results = try parallelMap(todo, threads: threads) { item -> RunResult in
             let started = ContinuousClock.now
-            let summary = try TrainingRun.run(item.run.configuration)
+            let summary: TrainingSummary
+            do { summary = try TrainingRun.run(item.run.configuration) } catch { throw SuiteError(description: "run \(item.run.id): \(error)") }
             let result = measure(item.run, index: item.index, summary, reference: referenceByKey[item.run.referenceKey]!)
             let elapsed = ContinuousClock.now - started
             callback.locked { onResult(result, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18) }
@@ -53,7 +58,10 @@ public enum SuiteRunner {
         // The clipper's norm is the global gradient norm, comparable with the exact one, except for the per-tensor and
         // unit-wise clippers (their norm is the largest per-tensor norm or unit ratio).
         let globalNorm = ![.perTensor, .agc, .blockRMS].contains(run.configuration.clip.method)
-        let normOverflows = globalNorm ? s.records.filter { !$0.gradientNorm.isFinite && $0.exactNorm.isFinite }.map(\.step) : []
+        // Clippers that scale the gradients by their norm: an overflowed norm is theirs to act on (for none and value
+        // clipping the norm is only telemetry).
+        let scalesByNorm = [.globalNorm, .zclip, .autoclip].contains(run.configuration.clip.method)
+        let normOverflows = scalesByNorm ? s.records.filter { !$0.gradientNorm.isFinite && $0.exactNorm.isFinite }.map(\.step) : []
         let w = s.finalWeights, r = reference.finalWeights
         var difference = 0.0, size = 0.0
         for i in 0..<min(w.count, r.count) {
@@ -66,12 +74,12 @@ public enum SuiteRunner {
         let sampled = Swift.stride(from: 0, to: s.records.count, by: stride).map { s.records[$0] }
         let referenceSampled = Swift.stride(from: 0, to: reference.records.count, by: stride).map { reference.records[$0].loss }
         let series = RunResult.Series(stride: stride, loss: sampled.map(\.loss), referenceLoss: referenceSampled,
-                                      gradNorm: sampled.map(\.gradientNorm), threshold: sampled.map { $0.threshold ?? .nan },
+                                      gradNorm: sampled.map(\.gradientNorm), threshold: sampled.map { scalesByNorm || !globalNorm ? $0.threshold ?? .nan : .nan },
                                       scale: sampled.map(\.scale), underflow: sampled.map(\.underflowFraction),
                                       clipped: s.records.filter(\.clipped).map(\.step),
                                       skipped: s.records.filter(\.skipped).map(\.step))
         let c = run.configuration
-        return RunResult(index: index, suite: run.suite, id: run.id, block: run.block, task: c.task.rawValue, model: c.model.rawValue, policy: run.policy,
+        return RunResult(index: index, suite: run.suite, id: run.id, configuration: run.fingerprint, block: run.block, task: c.task.rawValue, model: c.model.rawValue, policy: run.policy,
                          scaler: run.scaler, clipper: run.clipper, faults: run.faults, faultList: c.faults.map(\.description),
                          faultSteps: Array(Set(c.faults.flatMap(\.steps))).sorted(), seed: Int(run.seed), steps: c.steps,
                          finalLoss: s.finalLoss, referenceFinalLoss: reference.finalLoss, weightDistance: weightDistance,
@@ -107,8 +115,14 @@ public enum SuiteRunner {
         nonisolated(unsafe) let body = body
         DispatchQueue.concurrentPerform(iterations: max(1, min(threads, items.count))) { _ in
             while let k = next.claim(below: items.count) {
-                do { box.set(k, .success(try body(items[k]))) } catch { box.set(k, .failure(error)) }
+                do { box.set(k, .success(try body(items[k]))) } catch {
+                    box.set(k, .failure(error))
+                    next.stop()  // the first error ends the map: no point running the rest
+                }
             }
+        }
+        if let failure = box.values.lazy.compactMap({ $0 }).first(where: { if case .failure = $0 { return true } else { return false } }) {
+            _ = try failure.get()
         }
         return try box.values.map { try $0!.get() }
     }
@@ -121,6 +135,7 @@ final class ResultBox<R>: @unchecked Sendable {
     private var counter = 0
     init(count: Int) { values = Array(repeating: nil, count: count) }
     func set(_ k: Int, _ value: Result<R, Error>) { lock.locked { values[k] = value } }
+    func stop() { lock.locked { counter = Int.max } }
     func claim(below n: Int) -> Int? {
         lock.locked {
             guard counter < n else { return nil }

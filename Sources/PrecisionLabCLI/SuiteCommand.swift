@@ -120,8 +120,9 @@ struct SuiteRunCommand: ParsableCommand {
     @Option(help: "Run shard I of N (0 <= I < N): every N-th run of the matrix, from the I-th.")
     var shard: String?
 
-    @Option(help: "Runs at a time (default: the machine's cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Runs at a time (default: SLURM_CPUS_PER_TASK, else the machine's cores).")
+    var threads: Int = Int(ProcessInfo.processInfo.environment["SLURM_CPUS_PER_TASK"] ?? "").flatMap { $0 > 0 ? $0 : nil }
+        ?? ProcessInfo.processInfo.activeProcessorCount
 
     @Flag(help: "Ignore (and delete) the results of an interrupted run.")
     var fresh = false
@@ -168,14 +169,21 @@ struct SuiteRunCommand: ParsableCommand {
         let kept = RunTiming.parse((try? String(contentsOfFile: partialTimingsPath, encoding: .utf8)) ?? "").filter { finished.contains($0.index) }
         try writeAtomically(RunTiming.text(kept), to: partialTimingsPath)
         let shardText = shard.map { ", shard \($0) (\(mine.count) runs)" } ?? ""
-        Terminal.stderr("suite \(spec.name): \(runs.count) runs\(shardText)" + (done.isEmpty ? "" : ", \(done.count) already done (from \(partialPath))"))
+        let resumed = done.isEmpty ? "" : ", \(done.count) already done (resumed from \(partialPath))"
+        if Terminal.stderrIsTerminal { Terminal.stderr("suite \(spec.name): \(runs.count) runs\(shardText)\(resumed)") }
         let results = try LineAppender.with(partialPath) { resultLines in
             try LineAppender.with(partialTimingsPath) { timingLines in
                 let progress = ProgressCounter(total: mine.count, done: done.count)
-                let results = try SuiteRunner.run(mine, threads: threads, done: done) { result, seconds in
-                    resultLines.append(result.json.compactText)
-                    timingLines.append(RunTiming(index: result.index, id: result.id, seconds: seconds).json.compactText)
-                    Terminal.progress("suite \(spec.name): \(progress.step()) of \(mine.count) runs, last \(result.id)")
+                let results: [RunResult]
+                do {
+                    results = try SuiteRunner.run(mine, threads: threads, done: done) { result, seconds in
+                        resultLines.append(result.json.compactText)
+                        timingLines.append(RunTiming(index: result.index, id: result.id, seconds: seconds).json.compactText)
+                        Terminal.progress("suite \(spec.name): \(progress.step()) of \(mine.count) runs, last \(result.id)")
+                    }
+                } catch let e as SuiteError {
+                    Terminal.endProgress()
+                    throw InputError(source, e.description + " (finished runs are kept in \(partialPath))")
                 }
                 Terminal.endProgress()
                 return results
@@ -190,7 +198,7 @@ struct SuiteRunCommand: ParsableCommand {
         if shard == nil { written.append(try paths.writeReport(results, spec: spec, source: source)) }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        print("suite \(spec.name): \(results.count) runs\(shardText) in \(BenchmarkReport.fixed(seconds, 1)) s; wrote \(written.joined(separator: ", "))")
+        print("suite \(spec.name): \(results.count) runs\(shardText)\(resumed) in \(BenchmarkReport.fixed(seconds, 1)) s; wrote \(written.joined(separator: ", "))")
         if shard == nil {
             for finding in SuiteReport.findings(results) { print("- " + finding.replacingOccurrences(of: "**", with: "")) }
         } else {
@@ -213,6 +221,9 @@ struct SuiteMergeCommand: ParsableCommand {
     @Argument(help: "Results files of the shards (*.results.jsonl).")
     var results: [String]
 
+    @Option(help: "The suite's name or file, when it is not <suites>/<the results' suite name>.json.")
+    var suite: String?
+
     @OptionGroup var paths: SuitePaths
 
     func validate() throws {
@@ -227,7 +238,8 @@ struct SuiteMergeCommand: ParsableCommand {
             }
         }
         guard let suiteName = shards.lazy.flatMap(\.results).first?.suite else { throw InputError(results[0], "holds no results") }
-        let (spec, source) = try paths.load(suiteName)
+        let (spec, source) = try paths.load(suite ?? suiteName)
+        guard spec.name == suiteName else { throw InputError(source, "is suite \(spec.name), the results are of suite \(suiteName)") }
         let merged: [RunResult]
         do { merged = try SuiteResultSet.merge(shards, runs: SuiteRun.expand(spec), suite: spec.name) } catch let e as SuiteError {
             throw InputError(e.description)
@@ -254,6 +266,8 @@ struct SuiteMergeCommand: ParsableCommand {
 final class LineAppender: @unchecked Sendable {
     private let fd: Int32
     private let path: String
+    /// After a failed write no more lines are appended (they would follow a cut one).
+    private var broken = false
 
     private init(_ path: String) throws {
         self.path = path
@@ -266,12 +280,17 @@ final class LineAppender: @unchecked Sendable {
     static func with<T>(_ path: String, _ body: (LineAppender) throws -> T) throws -> T { try body(try LineAppender(path)) }
 
     func append(_ line: String) {
+        guard !broken else { return }
         let bytes = Array((line + "\n").utf8)
         bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n <= 0 { break }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 {  // disk full: the cut line is dropped on resume, and the runs after it rerun
+                    broken = true
+                    break
+                }
                 offset += n
             }
         }

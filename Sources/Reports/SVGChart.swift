@@ -163,6 +163,7 @@ public struct SVGChart: Sendable {
 
     func tick(_ v: Double) -> String {
         if v == 0 { return "0" }
+        guard v.isFinite else { return v.isNaN ? "nan" : v < 0 ? "-inf" : "inf" }
         let a = abs(v)
         if a >= 1e4 || a < 1e-3 {
             var e = 0, m = a

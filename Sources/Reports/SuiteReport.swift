@@ -229,8 +229,12 @@ public enum SuiteReport {
         if !lrSteps.isEmpty, r.lossSpikes.contains(where: { s in lrSteps.contains { s > $0 && s <= $0 + 5 } }) {
             return ("learning rate", "spikes within 5 steps after the learning-rate spike at \(steps(lrSteps))")
         }
-        if let origin = r.firstNonFinite, r.diverged || r.lossSpikes.contains(where: r.series.skipped.contains),
-           !r.referenceSpikes.contains(where: r.lossSpikes.contains) {
+        // The first inf/NaN must come no later than the trouble it explains (a scaler calibrating at step 0 does not
+        // explain a divergence at step 150), and the reference must have stayed finite.
+        let firstBad = [r.lossSpikes.first, r.divergedAt].compactMap { $0 }.min() ?? 0
+        if let origin = r.firstNonFinite, let at = Self.step(of: origin), at <= firstBad,
+           r.diverged || r.lossSpikes.contains(where: r.series.skipped.contains),
+           r.referenceFinalLoss.isFinite, !r.referenceSpikes.contains(where: r.lossSpikes.contains) {
             let injected = r.faultList.contains { $0.hasPrefix("gradient-inf") || $0.hasPrefix("gradient-nan") }
             let note = injected ? "; an inf/NaN gradient was injected" : ""
             return ("numerics", "first inf/NaN at \(origin)\(note); the Float64 reference stayed finite")
@@ -245,6 +249,12 @@ public enum SuiteReport {
             return ("init/normalisation", "the fault-free Float64 run spikes too, at \(steps(shared))")
         }
         return ("unexplained", "spikes at \(steps(r.lossSpikes)), no fault or reference spike there")
+    }
+
+    /// N of "step N: ...".
+    static func step(of origin: String) -> Int? {
+        guard origin.hasPrefix("step "), let colon = origin.firstIndex(of: ":") else { return nil }
+        return Int(origin[origin.index(origin.startIndex, offsetBy: 5)..<colon])
     }
 
     /// The steps of faults written `KIND@STEP,STEP[xMAGNITUDE]`.
@@ -296,7 +306,7 @@ public enum SuiteReport {
         for group in groups(results, by: { "\($0.block)|\($0.policy)|\($0.clipper)|\($0.faults)|\($0.seed)" }) where Set(group.map(\.scaler)).count > 1 {
             let sorted = group.filter { $0.meanUnderflowFraction.isFinite }.sorted { $0.meanUnderflowFraction > $1.meanUnderflowFraction }
             guard let worst = sorted.first, let best = sorted.last, worst.meanUnderflowFraction - best.meanUnderflowFraction >= 0.1 else { continue }
-            out.append("**\(worst.block)**, \(worst.policy), faults \(describe(worst)): with \(scalerName(worst.scaler)) \(percent(worst.meanUnderflowFraction)) of "
+            out.append("**\(worst.block)**, \(worst.policy) · \(name(worst.clipper)), faults \(describe(worst)): with \(scalerName(worst.scaler)) \(percent(worst.meanUnderflowFraction)) of "
                        + "the gradient elements were zero or subnormal in the compute format on average; with \(scalerName(best.scaler)) "
                        + "\(percent(best.meanUnderflowFraction)) (the rest are exact zeros, e.g. of inactive ReLUs). Loss scaling exists to lift "
                        + "gradients out of the underflow range.")
@@ -400,6 +410,7 @@ public enum SuiteReport {
     }
 
     static func steps(_ s: [Int]) -> String {
+        if s.isEmpty { return "—" }
         let shown = s.prefix(6).map(String.init).joined(separator: ", ")
         return (s.count == 1 ? "step " : "steps ") + shown + (s.count > 6 ? " and \(s.count - 6) more" : "")
     }

@@ -6,6 +6,9 @@ public struct RunResult: Sendable, Equatable {
     public var index: Int
     public var suite: String
     public var id: String
+    /// A fingerprint of the run's whole configuration (hyperparameters, fault steps and magnitudes...): results of an
+    /// edited suite are told apart from the current one's even where the id is the same.
+    public var configuration: String
     public var block: String
     public var task: String
     public var model: String
@@ -74,7 +77,7 @@ public struct RunResult: Sendable, Equatable {
         }
     }
 
-    public init(index: Int, suite: String, id: String, block: String, task: String, model: String, policy: String, scaler: String, clipper: String,
+    public init(index: Int, suite: String, id: String, configuration: String, block: String, task: String, model: String, policy: String, scaler: String, clipper: String,
                 faults: String, faultList: [String], faultSteps: [Int], seed: Int, steps: Int, finalLoss: Double, referenceFinalLoss: Double,
                 weightDistance: Double, divergedAt: Int?, skippedSteps: Int, clippedSteps: Int, lossSpikes: [Int], referenceSpikes: [Int],
                 normOverflowSteps: [Int], maxGradNorm: Double,
@@ -83,6 +86,7 @@ public struct RunResult: Sendable, Equatable {
         self.index = index
         self.suite = suite
         self.id = id
+        self.configuration = configuration
         self.block = block
         self.task = task
         self.model = model
@@ -119,7 +123,7 @@ public struct RunResult: Sendable, Equatable {
         func numbers(_ xs: [Double]) -> JSONValue { .array(xs.map(JSONValue.double)) }
         func ints(_ xs: [Int]) -> JSONValue { .array(xs.map(JSONValue.integer)) }
         return .object([
-            ("index", .integer(index)), ("suite", .string(suite)), ("id", .string(id)), ("block", .string(block)), ("task", .string(task)), ("model", .string(model)),
+            ("index", .integer(index)), ("suite", .string(suite)), ("id", .string(id)), ("configuration", .string(configuration)), ("block", .string(block)), ("task", .string(task)), ("model", .string(model)),
             ("policy", .string(policy)), ("scaler", .string(scaler)), ("clipper", .string(clipper)), ("faults", .string(faults)),
             ("fault_list", .array(faultList.map(JSONValue.string))), ("fault_steps", ints(faultSteps)), ("seed", .integer(seed)), ("steps", .integer(steps)),
             ("final_loss", .double(finalLoss)), ("reference_final_loss", .double(referenceFinalLoss)), ("loss_gap", .double(lossGap)),
@@ -169,8 +173,20 @@ public struct RunResult: Sendable, Equatable {
                 return i
             }
         }
+        func optionalInt(_ key: String) throws -> Int? {
+            let v = try need(key)
+            if case .null = v { return nil }
+            guard let i = v.intValue else { throw ResultsError(description: "\"\(key)\" is not an integer or null") }
+            return i
+        }
+        func optionalString(_ key: String) throws -> String? {
+            let v = try need(key)
+            if case .null = v { return nil }
+            guard let t = v.stringValue else { throw ResultsError(description: "\"\(key)\" is not a string or null") }
+            return t
+        }
         let s = try need("series")
-        self.init(index: try int("index"), suite: try string("suite"), id: try string("id"), block: try string("block"), task: try string("task"), model: try string("model"),
+        self.init(index: try int("index"), suite: try string("suite"), id: try string("id"), configuration: try string("configuration"), block: try string("block"), task: try string("task"), model: try string("model"),
                   policy: try string("policy"), scaler: try string("scaler"), clipper: try string("clipper"), faults: try string("faults"),
                   faultList: try (need("fault_list").arrayValue ?? []).map { v in
                       guard let f = v.stringValue else { throw ResultsError(description: "\"fault_list\" holds \(v.compactText)") }
@@ -178,12 +194,12 @@ public struct RunResult: Sendable, Equatable {
                   },
                   faultSteps: try ints("fault_steps"), seed: try int("seed"), steps: try int("steps"),
                   finalLoss: try double(need("final_loss")), referenceFinalLoss: try double(need("reference_final_loss")),
-                  weightDistance: try double(need("weight_distance")), divergedAt: json["diverged_at"]?.intValue,
+                  weightDistance: try double(need("weight_distance")), divergedAt: try optionalInt("diverged_at"),
                   skippedSteps: try int("skipped_steps"), clippedSteps: try int("clipped_steps"), lossSpikes: try ints("loss_spikes"),
                   referenceSpikes: try ints("reference_spikes"), normOverflowSteps: try ints("norm_overflow_steps"),
                   maxGradNorm: try double(need("max_grad_norm")), maxNormErrorUlps: try double(need("max_norm_error_ulps")),
                   meanUnderflowFraction: try double(need("mean_underflow_fraction")), maxUnderflowFraction: try double(need("max_underflow_fraction")),
-                  firstNonFinite: json["first_nonfinite"]?.stringValue, metricName: try string("metric_name"), metric: try double(need("metric")),
+                  firstNonFinite: try optionalString("first_nonfinite"), metricName: try string("metric_name"), metric: try double(need("metric")),
                   series: Series(stride: try int("stride", in: s), loss: try doubles("loss", in: s), referenceLoss: try doubles("reference_loss", in: s),
                                  gradNorm: try doubles("grad_norm", in: s), threshold: try doubles("threshold", in: s), scale: try doubles("scale", in: s),
                                  underflow: try doubles("underflow", in: s), clipped: try ints("clipped", in: s), skipped: try ints("skipped", in: s)))

@@ -39,7 +39,7 @@ import Testing
         try (lines.prefix(5).joined(separator: "\n") + "\n" + lines[5].prefix(200))
             .write(to: resumed.appendingPathComponent("smoke.results.partial.jsonl"), atomically: true, encoding: .utf8)
         let r = try CLI.run(["suite", "run", "smoke", "--suites", Self.suites, "--out", resumed.path])
-        #expect(r.status == 0 && r.stderr.contains("5 already done"), "\(r.stderr)")
+        #expect(r.status == 0 && r.stdout.contains("5 already done"), "\(r.stdout) \(r.stderr)")
         #expect(try read(resumed.appendingPathComponent("smoke.results.jsonl")) == results)
 
         // Shards from a Slurm job array (task ids 1-3), then merge.
@@ -86,5 +86,13 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out + "/smoke.results.jsonl"))
         try CLI.run(["suite", "merge", dir.appendingPathComponent("missing.results.jsonl").path, "--suites", Self.suites, "--out", out])
             .expectUsageError(naming: "missing.results.jsonl")
+        // A run that raises (DeepSpeed's scaler at its minimum, after a burst of NaN gradients) names the suite and the run.
+        let burst = dir.appendingPathComponent("burst.json")
+        try (#"{"name": "burst", "blocks": [{"name": "b", "task": "spirals", "steps": 40, "policies": ["f16"], "scalers": ["deepspeed"], "#
+             + #""faults": {"nan": ["gradient-nan@\#((0..<40).map(String.init).joined(separator: ","))"]}}]}"#)
+            .write(to: burst, atomically: true, encoding: .utf8)
+        let failed = try CLI.run(["suite", "run", burst.path, "--out", out])
+        failed.expectUsageError(naming: "burst.json")
+        #expect(failed.stderr.contains("run b/f16/deepspeed/none/nan/seed1") && failed.stderr.contains("minimum"), "\(failed.stderr)")
     }
 }

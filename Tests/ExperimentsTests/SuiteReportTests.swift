@@ -42,7 +42,7 @@ import Reports
     static func result(faults: [String] = [], spikes: [Int] = [], referenceSpikes: [Int] = [], nonFinite: String? = nil,
                        normOverflow: [Int] = [], diverged: Int? = nil, steps: Int = 100) -> RunResult {
         let series = RunResult.Series(stride: 1, loss: [], referenceLoss: [], gradNorm: [], threshold: [], scale: [], underflow: [], clipped: [], skipped: [])
-        return RunResult(index: 0, suite: "s", id: "b/p/s/c/f/seed1", block: "b", task: "spirals", model: "mlp", policy: "f16", scaler: "none",
+        return RunResult(index: 0, suite: "s", id: "b/p/s/c/f/seed1", configuration: "0", block: "b", task: "spirals", model: "mlp", policy: "f16", scaler: "none",
                          clipper: "none", faults: "f", faultList: faults, faultSteps: [], seed: 1, steps: steps, finalLoss: 1,
                          referenceFinalLoss: 1, weightDistance: 0.1, divergedAt: diverged, skippedSteps: 0, clippedSteps: 0, lossSpikes: spikes,
                          referenceSpikes: referenceSpikes, normOverflowSteps: normOverflow, maxGradNorm: 1, maxNormErrorUlps: 0,
@@ -106,6 +106,15 @@ import Reports
         // GradScaler refuses pure Float16 gradients: caught when the suite is read, not mid-run.
         #expect(problem(#"{"name": "t", "blocks": [\#(Self.block)]}"#)?.contains("run b/f16/torch") == true)
         #expect(problem(#"{"name": "t", "blocks": [{"name": "b", "task": "spirals"}, {"name": "b", "task": "adding"}]}"#)?.contains("two blocks") == true)
+        // Wrong types, unknown keys, empty lists, faults that would never fire, and runs that would share an id.
+        #expect(problem(#"{"name": "t", "blocks": [{"name": "b", "task": "spirals", "steps": "30"}]}"#)?.contains("\"steps\" must be an integer") == true)
+        #expect(problem(#"{"name": "t", "blocks": [{"name": "b", "task": "spirals", "learning_rate": 0.1}]}"#)?.contains("unknown key \"learning_rate\"") == true)
+        #expect(problem(#"{"name": "t", "blocks": [{"name": "b", "task": "spirals", "seeds": []}]}"#)?.contains("non-empty list") == true)
+        #expect(problem(#"{"name": "t", "blocks": [{"name": "b", "task": "spirals", "faults": {"x": "lr-spike@3"}}]}"#)?.contains("must be a list") == true)
+        #expect(problem(#"{"name": "t", "blocks": [{"name": "b", "task": "spirals", "steps": 10, "faults": {"x": ["lr-spike@10"]}}]}"#)?.contains("past the block's 10 steps") == true)
+        #expect(problem(#"{"name": "t", "blocks": [{"name": "b", "task": "spirals", "clippers": [{"method": "value", "max_norm": 1}, {"method": "value", "max_norm": 2}]}]}"#)?.contains("two runs are both b/f32/none/value/clean/seed1") == true)
+        #expect(problem(#"{"name": "t", "blocks": [{"name": "b", "task": "spirals", "clippers": [{"method": "value", "maxnorm": 1}]}]}"#)?.contains("unknown key \"maxnorm\"") == true)
+        #expect(problem(#"{"name": "../t", "blocks": [{"name": "b", "task": "spirals"}]}"#)?.contains("letters, digits") == true)
     }
 
     @Test func shardsFromJobArrays() throws {
@@ -118,6 +127,18 @@ import Reports
         #expect(throws: SuiteError.self) { try SuiteShard.fromEnvironment(["JOB_COMPLETION_INDEX": "0"]) }
         #expect(throws: SuiteError.self) { try SuiteShard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "3"]) }
         #expect(SuiteShard("1/3") == SuiteShard(index: 1, count: 3) && SuiteShard("3/3") == nil && SuiteShard("-1/3") == nil && SuiteShard("1") == nil)
+    }
+
+    /// Results of an edited suite are refused even where the run's id is unchanged.
+    @Test func resultsOfAnEditedSuiteAreRefused() throws {
+        let path = DefaultSuite.root.appendingPathComponent("fixtures/suites/smoke.json").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let spec = try SuiteSpec(json: text, path: path)
+        let results = try ResultsFile.parse(String(contentsOf: SuiteReportSnapshotTests.directory.appendingPathComponent("smoke.results.jsonl"), encoding: .utf8), path: "r")
+        try SuiteResultSet.check(results, against: SuiteRun.expand(spec), suite: "smoke", path: "r")
+        let edited = try SuiteSpec(json: text.replacingOccurrences(of: "\"steps\": 40", with: "\"steps\": 50"), path: path)
+        #expect(SuiteRun.expand(edited).map(\.id) == SuiteRun.expand(spec).map(\.id))
+        #expect(throws: SuiteError.self) { try SuiteResultSet.check(results, against: SuiteRun.expand(edited), suite: "smoke", path: "r") }
     }
 
     @Test func partialResultsDropACutOffLine() throws {
