@@ -37,11 +37,13 @@ extension Graph {
             if case .parameter(let p) = node.op { layer = Self.layerName(p.name) }
             layers.append(layer)
             switch node.op {
-            case .leaf: masked.append(Self.isMask(node.value))
+            case .leaf:
+                let kinds = Self.nonFiniteKinds(node.value)
+                masked.append(!kinds.nanOrPositive && kinds.negativeInfinity)
             case .binary(.add, let a, let b): masked.append(masked[a] || masked[b])
             default: masked.append(false)
             }
-            if containsNonFinite(node.value), !(masked[id] && Self.onlyNegativeInfinity(node.value)) {
+            if containsNonFinite(node.value), !(masked[id] && !Self.nonFiniteKinds(node.value).nanOrPositive) {
                 return origin(.forward, id, node.value, layers[id])
             }
         }
@@ -51,24 +53,15 @@ extension Graph {
         return nil
     }
 
-    /// Some -inf, and no NaN and no +inf, in `t`.
-    static func isMask(_ t: Tensor<Scalar>) -> Bool {
+    /// Whether `t` holds a NaN or +inf, and whether it holds a -inf.
+    static func nonFiniteKinds(_ t: Tensor<Scalar>) -> (nanOrPositive: Bool, negativeInfinity: Bool) {
         var negativeInfinity = false
         for i in 0..<t.count {
             let v = t[flat: i]
-            if v.isNaN || v == .infinity { return false }
+            if v.isNaN || v == .infinity { return (true, negativeInfinity) }
             if v == -.infinity { negativeInfinity = true }
         }
-        return negativeInfinity
-    }
-
-    /// No NaN and no +inf in `t`.
-    static func onlyNegativeInfinity(_ t: Tensor<Scalar>) -> Bool {
-        for i in 0..<t.count {
-            let v = t[flat: i]
-            if v.isNaN || v == .infinity { return false }
-        }
-        return true
+        return (false, negativeInfinity)
     }
 
     private func origin(_ pass: NonFiniteOrigin.Pass, _ id: Int, _ t: Tensor<Scalar>, _ layer: String) -> NonFiniteOrigin {

@@ -15,8 +15,8 @@ import Training
 /// ```
 /// Scalers are `none`, `static:SCALE`, or a dynamic scaler's name; a clipper is a `ClipperConfiguration`
 /// (`method`, `max_norm`, `semantics`, `norm`, `clipping`).
-public struct SuiteSpec: Sendable, Equatable {
-    public struct Block: Sendable, Equatable {
+public struct SuiteSpec: Sendable {
+    public struct Block: Sendable {
         public var name: String
         public var base: TrainingConfiguration
         public var seeds: [UInt64]
@@ -24,11 +24,6 @@ public struct SuiteSpec: Sendable, Equatable {
         public var scalers: [String]
         public var clippers: [(label: String, configuration: ClipperConfiguration)]
         public var faultSets: [(label: String, faults: [Fault])]
-
-        public static func == (a: Block, b: Block) -> Bool {
-            a.name == b.name && a.base == b.base && a.seeds == b.seeds && a.policies == b.policies && a.scalers == b.scalers
-                && a.clippers.map(\.label) == b.clippers.map(\.label) && a.faultSets.map(\.label) == b.faultSets.map(\.label)
-        }
     }
 
     public var name: String
@@ -182,9 +177,6 @@ public struct SuiteRun: Sendable, Equatable {
 
     /// A stable name: block/policy/scaler/clipper/faults/seed.
     public var id: String { "\(block)/\(policy)/\(scaler)/\(clipper)/\(faults)/seed\(seed)" }
-
-    /// The strategy (what the ranking compares): policy, scaler and clipper.
-    public var strategy: String { "\(policy) · \(scaler) · \(clipper)" }
 
     /// The fault-free Float64 run with the same task, model, seed and hyperparameters.
     public var reference: TrainingConfiguration {

@@ -1,8 +1,6 @@
-import Dispatch
-#if canImport(Glibc)
-import Glibc
-#endif
 import Formats
+import Reductions
+import Synchronization
 import Reports
 import Training
 
@@ -31,14 +29,14 @@ public enum SuiteRunner {
         }
         var referenceByKey = [String: TrainingSummary]()
         for (k, key) in keys.enumerated() { referenceByKey[key] = references[k] }
-        let callback = PthreadMutex()
+        let callback = Mutex(())
         let results = try parallelMap(todo, threads: threads) { item -> RunResult in
             let started = ContinuousClock.now
             let summary: TrainingSummary
             do { summary = try TrainingRun.run(item.run.configuration) } catch { throw SuiteError(description: "run \(item.run.id): \(error)") }
             let result = measure(item.run, index: item.index, summary, reference: referenceByKey[item.run.referenceKey]!)
-            let elapsed = ContinuousClock.now - started
-            callback.locked { onResult(result, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18) }
+            let seconds = (ContinuousClock.now - started).inSeconds
+            callback.withLock { _ in onResult(result, seconds) }
             return result
         }
         return (done + results).sorted { $0.index < $1.index }
@@ -106,53 +104,26 @@ public enum SuiteRunner {
         return spikes
     }
 
-    /// `body` over `items` on `threads` threads, results in the items' order; the first error is rethrown.
-    static func parallelMap<T, R>(_ items: [T], threads: Int, _ body: @escaping (T) throws -> R) throws -> [R] {
-        let box = ResultBox<R>(count: items.count)
-        let next = ResultBox<Int>(count: 0)
-        // Each item is read, and each slot written, by one thread only.
-        nonisolated(unsafe) let items = items
-        nonisolated(unsafe) let body = body
-        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, items.count))) { _ in
-            while let k = next.claim(below: items.count) {
-                do { box.set(k, .success(try body(items[k]))) } catch {
-                    box.set(k, .failure(error))
-                    next.stop()  // the first error ends the map: no point running the rest
-                }
+    /// `body` over `items` on up to `threads` threads of the lab's worker pool (each thread claims the next item), results
+    /// in the items' order; after the first error no more items start, and that error is rethrown.
+    static func parallelMap<T, R>(_ items: [T], threads: Int, _ body: (T) throws -> R) throws -> [R] {
+        let slots = UnsafeMutableBufferPointer<Result<R, Error>?>.allocate(capacity: items.count)
+        slots.initialize(repeating: nil)
+        defer {
+            slots.deinitialize()
+            slots.deallocate()
+        }
+        let results = SendableBox(slots)
+        let failed = Atomic(false)
+        // Each slot is written by the one thread that ran its item.
+        Parallel.forEach(parts: items.count, threads: threads) { k in
+            guard !failed.load(ordering: .relaxed) else { return }
+            do { results.value[k] = .success(try body(items[k])) } catch {
+                results.value[k] = .failure(error)
+                failed.store(true, ordering: .relaxed)
             }
         }
-        if let failure = box.values.lazy.compactMap({ $0 }).first(where: { if case .failure = $0 { return true } else { return false } }) {
-            _ = try failure.get()
-        }
-        return try box.values.map { try $0!.get() }
-    }
-}
-
-/// Results written from several threads (each slot once), and a shared work counter.
-final class ResultBox<R>: @unchecked Sendable {
-    private let lock = PthreadMutex()
-    var values: [Result<R, Error>?]
-    private var counter = 0
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ k: Int, _ value: Result<R, Error>) { lock.locked { values[k] = value } }
-    func stop() { lock.locked { counter = Int.max } }
-    func claim(below n: Int) -> Int? {
-        lock.locked {
-            guard counter < n else { return nil }
-            counter += 1
-            return counter - 1
-        }
-    }
-}
-
-/// A pthread mutex.
-final class PthreadMutex: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
+        for case .failure(let error)? in slots { throw error }
+        return slots.map { try! $0!.get() }
     }
 }

@@ -406,7 +406,7 @@ final class Session<S: TensorScalar> {
                                     gradientNorm: outcome.norm, gradientNormFormat: outcome.normFormat, exactNorm: exact, normErrorUlps: ulps,
                                     zeroFraction: stats?.zeroFraction ?? .nan, subnormalFraction: stats?.subnormalFraction ?? .nan,
                                     headroom: stats?.headroom ?? .nan, overflowByLayer: stats?.overflowByLayer ?? [],
-                                    nonFiniteOrigin: origin, seconds: Self.seconds(ContinuousClock.now - started))
+                                    nonFiniteOrigin: origin, seconds: (ContinuousClock.now - started).inSeconds)
             records.append(record)
             onStep(record)
         }
@@ -422,7 +422,6 @@ final class Session<S: TensorScalar> {
         return TrainingSummary(records: records, finalLoss: lastLoss, metric: work.metric(graph), finalWeights: weights)
     }
 
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
 }
 
 public struct TrainingRunError: Error, CustomStringConvertible {

@@ -27,8 +27,7 @@ struct SuitePaths: ParsableArguments {
         guard FileManager.default.fileExists(atPath: path) else {
             throw InputError(path, "no such suite (see 'precision-lab suite list --suites \(suites)')")
         }
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch { throw InputError(path, "cannot be read as UTF-8 text") }
+        let text = try Self.read(path)
         do { return (try SuiteSpec(json: text, path: path), path) } catch let error as SuiteError { throw InputError(error.description) }
     }
 
@@ -71,6 +70,11 @@ struct SuitePaths: ParsableArguments {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd"
         return formatter.string(from: Date())
+    }
+
+    /// The timings in `path`, none if it is missing (timings are informative only).
+    static func timings(_ path: String) -> [RunTiming] {
+        RunTiming.parse((try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
     }
 
     static func read(_ path: String) throws -> String {
@@ -166,14 +170,14 @@ struct SuiteRunCommand: ParsableCommand {
         }
         // The timings of the finished runs only, rewritten whole, so appends start on a fresh line.
         let finished = Set(done.map(\.index))
-        let kept = RunTiming.parse((try? String(contentsOfFile: partialTimingsPath, encoding: .utf8)) ?? "").filter { finished.contains($0.index) }
+        let kept = SuitePaths.timings(partialTimingsPath).filter { finished.contains($0.index) }
         try writeAtomically(RunTiming.text(kept), to: partialTimingsPath)
         let shardText = shard.map { ", shard \($0) (\(mine.count) runs)" } ?? ""
         let resumed = done.isEmpty ? "" : ", \(done.count) already done (resumed from \(partialPath))"
         if Terminal.stderrIsTerminal { Terminal.stderr("suite \(spec.name): \(runs.count) runs\(shardText)\(resumed)") }
         let results = try LineAppender.with(partialPath) { resultLines in
             try LineAppender.with(partialTimingsPath) { timingLines in
-                let progress = ProgressCounter(total: mine.count, done: done.count)
+                let progress = ProgressCounter(done: done.count)
                 let results: [RunResult]
                 do {
                     results = try SuiteRunner.run(mine, threads: threads, done: done) { result, seconds in
@@ -189,15 +193,14 @@ struct SuiteRunCommand: ParsableCommand {
                 return results
             }
         }
-        let timings = RunTiming.parse((try? String(contentsOfFile: partialTimingsPath, encoding: .utf8)) ?? "")
+        let timings = SuitePaths.timings(partialTimingsPath)
         try writeAtomically(ResultsFile.text(results), to: resultsPath)
         try writeAtomically(RunTiming.text(timings), to: timingsPath)
         try? FileManager.default.removeItem(atPath: partialPath)
         try? FileManager.default.removeItem(atPath: partialTimingsPath)
         var written = [resultsPath, timingsPath]
         if shard == nil { written.append(try paths.writeReport(results, spec: spec, source: source)) }
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = (ContinuousClock.now - started).inSeconds
         print("suite \(spec.name): \(results.count) runs\(shardText)\(resumed) in \(BenchmarkReport.fixed(seconds, 1)) s; wrote \(written.joined(separator: ", "))")
         if shard == nil {
             for finding in SuiteReport.findings(results) { print("- " + finding.replacingOccurrences(of: "**", with: "")) }
@@ -249,7 +252,7 @@ struct SuiteMergeCommand: ParsableCommand {
         var timings = [RunTiming]()
         for path in results where path.hasSuffix(".results.jsonl") {
             let timingPath = String(path.dropLast(".results.jsonl".count)) + ".timings.jsonl"
-            timings += RunTiming.parse((try? String(contentsOfFile: timingPath, encoding: .utf8)) ?? "")
+            timings += SuitePaths.timings(timingPath)
         }
         try writeAtomically(ResultsFile.text(merged), to: resultsPath)
         var written = [resultsPath]
@@ -300,7 +303,7 @@ final class LineAppender: @unchecked Sendable {
 /// Counts finished runs (called under the runner's callback lock).
 final class ProgressCounter: @unchecked Sendable {
     private var count: Int
-    init(total: Int, done: Int) { count = done }
+    init(done: Int) { count = done }
     func step() -> Int {
         count += 1
         return count

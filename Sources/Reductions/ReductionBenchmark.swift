@@ -46,8 +46,7 @@ public enum ReductionBenchmark {
     public static func time(_ body: () -> Void) -> Double {
         let start = ContinuousClock.now
         body()
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return (ContinuousClock.now - start).inSeconds
     }
 
     /// Rows for `formats` × (read, each algorithm, exact), L2 norms of `count` elements.
@@ -92,4 +91,9 @@ public enum ReductionBenchmark {
         }
         return rows
     }
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double.
+    public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -1,7 +1,7 @@
 /// The Markdown report of a suite and its charts: a pure function of the results and of the header's context.
 public enum SuiteReport {
     /// What the header states besides the results.
-    public struct Context: Sendable, Equatable {
+    public struct Context: Sendable {
         public var suite: String
         public var description: String
         /// Where the suite was read from.
@@ -24,12 +24,6 @@ public enum SuiteReport {
             self.date = date
             self.machine = machine
             self.labReport = labReport
-        }
-
-        public static func == (a: Context, b: Context) -> Bool {
-            a.suite == b.suite && a.description == b.description && a.source == b.source && a.blocks.map(\.name) == b.blocks.map(\.name)
-                && a.blocks.map(\.summary) == b.blocks.map(\.summary) && a.version == b.version && a.date == b.date && a.machine == b.machine
-                && a.labReport == b.labReport
         }
     }
 
