@@ -1,4 +1,4 @@
-import Reductions
+import Base
 import Tensors
 
 /// A trainable tensor: its value, and the gradient that backward passes accumulate into.

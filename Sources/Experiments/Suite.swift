@@ -1,3 +1,4 @@
+import Base
 import Formats
 import TensorIO
 import Training
@@ -145,12 +146,12 @@ public struct SuiteSpec: Sendable {
         if let x = v["max_norm"]?.doubleValue { c.maxNorm = x }
         if let x = v["clipping"]?.doubleValue { c.clipping = x }
         if let x = v["semantics"]?.stringValue {
-            guard let s = ClipSemantics(rawValue: x) else { throw fail("semantics must be pytorch or optax") }
+            guard let s = ClipSemantics(name: x) else { throw fail("semantics must be pytorch or optax") }
             c.semantics = s
         }
         var label = methodName
         if let x = v["norm"]?.stringValue {
-            guard let n = ClipNorm(name: x, threads: 1) else { throw fail("unknown clip norm \(x)") }
+            guard let n = ClipNorm.named(x, threads: 1) else { throw fail("unknown clip norm \(x)") }
             c.norm = n
             label += "(\(x))"
         }
@@ -190,16 +191,8 @@ public struct SuiteRun: Sendable, Equatable {
         return r
     }
 
-    /// A fingerprint of the whole configuration: FNV-1a (64 bits) of its description, in hex.
-    public var fingerprint: String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in String(describing: configuration).utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
-    }
+    /// A fingerprint of the whole configuration (see `TrainingConfiguration.canonicalEncoding`).
+    public var fingerprint: String { configuration.fingerprint }
 
     /// The reference's key: runs sharing it share one reference run.
     public var referenceKey: String { "\(block)/seed\(seed)" }

@@ -1,4 +1,5 @@
 import Autograd
+import Base
 import Formats
 import Reductions
 import Tensors
@@ -92,7 +93,7 @@ public enum TrainingBenchmark {
         var times = [Instrumentation: [Double]]()
         for _ in 0..<repetitions {
             for i in Instrumentation.allCases {
-                times[i, default: []].append(ReductionBenchmark.time { for _ in 0..<steps { step.run(i) } } / Double(steps))
+                times[i, default: []].append(Stopwatch.seconds { for _ in 0..<steps { step.run(i) } } / Double(steps))
             }
         }
         return Instrumentation.allCases.map { i in
@@ -146,7 +147,7 @@ public enum TrainingBenchmark {
         for _ in 0..<warmup { step.run() }
         var times = [Double]()
         for _ in 0..<repetitions {
-            times.append(ReductionBenchmark.time { for _ in 0..<steps { step.run() } } / Double(steps))
+            times.append(Stopwatch.seconds { for _ in 0..<steps { step.run() } } / Double(steps))
         }
         times.sort()
         return Row(model: model, kind: S.kind, secondsPerStep: times[times.count / 2], flopsPerStep: step.graph.matmulFlops)

@@ -1,4 +1,5 @@
 import Autograd
+import Base
 import Formats
 import Reductions
 import Tensors
@@ -398,7 +399,7 @@ final class Session<S: TensorScalar> {
             }
             let ulps: Double
             if exact.isFinite && outcome.norm.isFinite && exact > 0 {
-                ulps = (outcome.norm - exact) / AccumulatorFormat(outcome.normFormat).ulp(of: exact)
+                ulps = (outcome.norm - exact) / outcome.normFormat.ulp(of: exact)
             } else {
                 ulps = outcome.norm == exact || (outcome.norm.isNaN && exact.isNaN) ? 0 : .infinity
             }

@@ -6,6 +6,11 @@
 /// `emin <= e <= emax` (normal) or `0 < m < 2^(p-1)` and `e = emin` (subnormal).
 ///
 /// The value is plain data (names are static strings), so hot loops can copy it freely without reference counting.
+///
+/// Besides the storage formats, `float80` describes the x87 extended format (C's `long double` on x86-64), the
+/// wide accumulator of Float64 reductions: it is an arithmetic format only (the lab never stores it), so its
+/// bit-level `encode`/`decode` are not defined, and its range lies beyond Double's (`largestFinite` is inf and
+/// `smallestNormal` and `smallestSubnormal` are 0 as Doubles).
 public struct FloatFormat: Hashable, Sendable, CustomStringConvertible {
     /// How the format spells non-finite values.
     public enum SpecialEncoding: String, Hashable, Sendable {
@@ -46,21 +51,23 @@ public struct FloatFormat: Hashable, Sendable, CustomStringConvertible {
     /// The encoding of the largest finite value.
     public let largestFiniteBits: UInt64
 
+    /// `explicitIntegerBit`: the leading significand bit is stored (x87 extended), so the width is 1 + exponent + p.
     public init(name: StaticString, shortName: StaticString, exponentBitCount: Int, precision: Int,
-                exponentBias: Int? = nil, specialEncoding: SpecialEncoding = .ieee) {
+                exponentBias: Int? = nil, specialEncoding: SpecialEncoding = .ieee, explicitIntegerBit: Bool = false) {
         self.staticName = name
         self.staticShortName = shortName
         self.exponentBitCount = exponentBitCount
         self.precision = precision
-        self.bitWidth = 1 + exponentBitCount + precision - 1
+        self.bitWidth = 1 + exponentBitCount + precision - (explicitIntegerBit ? 0 : 1)
         let bias = exponentBias ?? ((1 << (exponentBitCount - 1)) - 1)
         self.exponentBias = bias
         self.specialEncoding = specialEncoding
         let top = (1 << exponentBitCount) - 1
         let emax = (specialEncoding == .ieee ? top - 1 : top) - bias
         self.emax = emax
-        let ulps = specialEncoding == .ieee ? 1 : 2
-        largestFinite = Double(sign: .plus, exponent: emax - precision + 1, significand: Double((1 << precision) - ulps))
+        // (2 - k 2^(1-p)) 2^emax with k = 1 (IEEE) or 2 (FN): exact for p <= 53, inf beyond Double's range.
+        let ulps = specialEncoding == .ieee ? 1.0 : 2.0
+        largestFinite = Double(sign: .plus, exponent: emax, significand: 2 - ulps * Double(sign: .plus, exponent: 1 - precision, significand: 1))
         smallestNormal = Double(sign: .plus, exponent: 1 - bias, significand: 1)
         // Derived once here, because the conversion loops read them for every element.
         let exponentField = UInt64(top) << UInt64(precision - 1), signMask = UInt64(1) << UInt64(bitWidth - 1)
@@ -100,6 +107,12 @@ public struct FloatFormat: Hashable, Sendable, CustomStringConvertible {
     /// Unit roundoff u = 2^-p: the relative error bound of round-to-nearest.
     public var unitRoundoff: Double { Double(sign: .plus, exponent: -precision, significand: 1) }
 
+    /// The spacing of the format's values around |x| (for 0 and non-finite x, the smallest subnormal): one ulp of x.
+    @inlinable public func ulp(of x: Double) -> Double {
+        let exponent = x == 0 || !x.isFinite ? emin : Swift.max(Int(x.magnitude.exponent), emin)
+        return Double(sign: .plus, exponent: exponent - precision + 1, significand: 1)
+    }
+
     /// MPFR's exponent range emulating this format: MPFR writes x = m 2^E with 1/2 <= m < 1, so the smallest
     /// subnormal 2^(emin-p+1) has E = emin - p + 2 and the largest finite value has E = emax + 1.
     public var mpfrEmin: Int { emin - precision + 2 }
@@ -112,6 +125,12 @@ public struct FloatFormat: Hashable, Sendable, CustomStringConvertible {
     public static let float8E4M3FN = FloatFormat(name: "float8_e4m3fn", shortName: "e4m3", exponentBitCount: 4,
                                                  precision: 4, specialEncoding: .finiteWithNaN)
     public static let float8E5M2 = FloatFormat(name: "float8_e5m2", shortName: "e5m2", exponentBitCount: 5, precision: 3)
+
+    /// The x87 80-bit extended format: an accumulator only (see the type's comment).
+    public static let float80 = FloatFormat(name: "float80", shortName: "f80", exponentBitCount: 15, precision: 64, explicitIntegerBit: true)
+
+    /// The four formats tensors and reductions compute in.
+    public static let arithmetic: [FloatFormat] = [.float16, .bfloat16, .float32, .float64]
 
     /// The six formats of the lab, narrowest last.
     public static let all: [FloatFormat] = [.float64, .float32, .float16, .bfloat16, .float8E5M2, .float8E4M3FN]

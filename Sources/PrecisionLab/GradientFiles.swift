@@ -11,7 +11,7 @@ extension OwnedTensors {
         let file = try TensorFile(path: path)
         let owned = OwnedTensors()
         for view in file.tensors {
-            guard let format = view.dtype.format, FloatBuffer.arithmeticFormats.contains(format) else {
+            guard let format = view.dtype.format, FloatFormat.arithmetic.contains(format) else {
                 throw GradientFileError(path, "tensor '\(view.name)' has dtype \(view.dtype.rawValue); gradients must be F16, BF16, F32 or F64")
             }
             owned.append(name: view.name, shape: view.shape, format: format, bytes: view.bytes)

@@ -1,5 +1,6 @@
 // The umbrella module: one import for the whole lab.
 @_exported import Formats
+@_exported import Base
 @_exported import Reference
 @_exported import Reductions
 @_exported import Reports

@@ -50,7 +50,7 @@ struct BenchReductionsCommand: ParsableCommand {
 
     func parsedFormats() throws -> [FloatFormat] {
         try formats.split(separator: ",").map { name in
-            guard let f = FloatFormat(named: String(name)), FloatBuffer.arithmeticFormats.contains(f) else {
+            guard let f = FloatFormat(named: String(name)), FloatFormat.arithmetic.contains(f) else {
                 throw ValidationError("--formats: '\(name)' is not one of f16, bf16, f32, f64")
             }
             return f

@@ -46,7 +46,7 @@ struct CheckCommand: ParsableCommand {
         guard toleranceUlps.isFinite && toleranceUlps >= 0 else {
             throw ValidationError("--tolerance-ulps must be a finite number >= 0")
         }
-        guard let f = FloatFormat(named: format), FloatBuffer.arithmeticFormats.contains(f) else {
+        guard let f = FloatFormat(named: format), FloatFormat.arithmetic.contains(f) else {
             throw ValidationError("--format '\(format)' is not one of f16, bf16, f32, f64")
         }
         guard (expect == nil) != (expectFile == nil) else {
@@ -113,8 +113,7 @@ struct CheckCommand: ParsableCommand {
             throw InputError(path, "must be a non-empty JSON object of expected values by tensor name")
         }
         return try members.map { key, v in
-            if let d = v.doubleValue { return (key, d) }
-            if let s = v.stringValue, let d = parseNumber(s), !s.isEmpty, d.isNaN || d.isInfinite { return (key, d) }
+            if let d = v.numberValue { return (key, d) }
             throw InputError(path, "the value for '\(key)' is not a number")
         }
     }

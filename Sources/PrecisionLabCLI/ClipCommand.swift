@@ -69,7 +69,7 @@ struct ClipCommand: ParsableCommand {
             throw ValidationError("--method '\(self.method)' is not one of global-norm, value, agc, block-rms, per-tensor")
         }
         var c = ClipperConfiguration(method: method)
-        guard let semantics = ClipSemantics(rawValue: semantics) else { throw ValidationError("--semantics must be pytorch or optax") }
+        guard let semantics = ClipSemantics(name: semantics) else { throw ValidationError("--semantics must be pytorch or optax") }
         c.semantics = semantics
         guard let maxNorm = parseNumber(maxNorm) else { throw ValidationError("--max-norm '\(self.maxNorm)' is not a number") }
         c.maxNorm = maxNorm
@@ -85,7 +85,7 @@ struct ClipCommand: ParsableCommand {
         c.errorIfNonFinite = errorIfNonfinite
         c.threads = threads
         if let norm {
-            guard let parsed = ClipNorm(name: norm, threads: threads) else {
+            guard let parsed = ClipNorm.named(norm, threads: threads) else {
                 throw ValidationError("--norm '\(norm)' is not pytorch, optax, exact or a reduction algorithm")
             }
             c.norm = parsed
@@ -138,7 +138,7 @@ struct ClipRun {
         let before = tensors.map { FastExactNorm.norm($0.floatBuffer, order: .two) }
         exactBefore = FastExactNorm.norm(of: tensors.map(\.floatBuffer), order: .two).value
         var clipper = config.make()
-        let defaultNorm: ClipNorm = config.semantics == .pytorch ? .pytorch(threads: config.threads) : .optax
+        let defaultNorm: ClipNorm = config.semantics == .torch ? .torch(threads: config.threads) : .optax
         let reported = config.method == .globalNorm ? nil : (config.norm ?? defaultNorm).evaluate(tensors, order: config.order)
         let outcome: ClipOutcome
         do {

@@ -10,7 +10,7 @@ struct NormInputs {
         file = try TensorFile(path: path)
         var selected = [(name: String, dtype: String, buffer: FloatBuffer)]()
         for view in file.tensors where tensor == nil || view.name == tensor {
-            guard let format = view.dtype.format, FloatBuffer.arithmeticFormats.contains(format) else {
+            guard let format = view.dtype.format, FloatFormat.arithmetic.contains(format) else {
                 if tensor != nil {
                     throw InputError(path, "tensor '\(view.name)' has dtype \(view.dtype.rawValue); norms need F16, BF16, F32 or F64 (cast it first)")
                 }

@@ -41,7 +41,7 @@ struct ReportCommand: ParsableCommand {
             fixtures.append((fixture, fixture.withBuffer { NormEvaluator.evaluate([$0], order: .two, algorithms: ReductionAlgorithm.allCases) }))
         }
         let bench = benchSize == 0 ? [] : ReductionBenchmark.run(
-            count: benchSize, formats: FloatBuffer.arithmeticFormats, algorithms: ReductionAlgorithm.allCases,
+            count: benchSize, formats: FloatFormat.arithmetic, algorithms: ReductionAlgorithm.allCases,
             progress: { Terminal.progress("bench: \($0)...") })
         Terminal.endProgress()
         let elapsed = ContinuousClock.now - started

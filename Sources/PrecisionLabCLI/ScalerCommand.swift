@@ -33,13 +33,8 @@ struct ScalerTrace {
                 throw InputError(path, "\"amax\" must be a list of \(overflow.count) numbers, one per step")
             }
             amax = try items.enumerated().map { i, item in
-                if let d = item.doubleValue { return d }
-                switch item.stringValue {
-                case "inf": return .infinity
-                case "-inf": return -.infinity
-                case "nan": return .nan
-                default: throw InputError(path, "amax[\(i)] is not a number")
-                }
+                guard let d = item.numberValue else { throw InputError(path, "amax[\(i)] is not a number") }
+                return d
             }
         }
     }

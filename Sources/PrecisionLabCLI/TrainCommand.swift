@@ -90,14 +90,14 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--clip must be one of \(ClipMethod.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         var clipper = ClipperConfiguration(method: method)
-        guard let semantics = ClipSemantics(rawValue: clipSemantics) else { throw ValidationError("--clip-semantics must be pytorch or optax") }
+        guard let semantics = ClipSemantics(name: clipSemantics) else { throw ValidationError("--clip-semantics must be pytorch or optax") }
         clipper.semantics = semantics
         clipper.maxNorm = maxNorm
         clipper.order = normType
         clipper.clipping = clipping
         clipper.errorIfNonFinite = errorIfNonfinite
         if let clipNorm {
-            guard let parsed = ClipNorm(name: clipNorm, threads: 1) else {
+            guard let parsed = ClipNorm.named(clipNorm, threads: 1) else {
                 throw ValidationError("--clip-norm '\(clipNorm)' is not pytorch, optax, exact or a reduction algorithm")
             }
             clipper.norm = parsed

@@ -1,3 +1,4 @@
+import Base
 import Formats
 import Reference
 #if canImport(Glibc)
@@ -62,7 +63,7 @@ extension ReductionAlgorithm {
         let acc = accumulator(for: source), out = outputFormat(for: source)
         let u = acc.unitRoundoff
         let uo = out == acc ? 0 : out.unitRoundoff
-        let eta = order == .one ? 0 : Double(n) * acc.underflowError
+        let eta = order == .one ? 0 : Double(n) * acc.smallestSubnormal
         var b = ErrorBound(relative: 0, absolute: eta, extraRoundings: 0, accumulatorUnit: u, outputUnit: uo, unavailable: nil)
         let termRounding = order == .one ? 0 : 1
         switch self {
@@ -104,13 +105,13 @@ extension ReductionAlgorithm {
                 let depth = cascadeDepth(buffer.count, lanes: acc.precision > 24 ? 4 : 8) + termRounding
                 let r = (1 + gamma(depth, u)).squareRoot() * (1 + u) * (1 + buffer.format.unitRoundoff) - 1
                 worst = max(worst, r)
-                let dtype = AccumulatorFormat(buffer.format)
-                absolute += Double(buffer.count) * acc.underflowError + 2 * largest * Double(buffer.count).squareRoot() * dtype.underflowError
+                let dtype = buffer.format
+                absolute += Double(buffer.count) * acc.smallestSubnormal + 2 * largest * Double(buffer.count).squareRoot() * dtype.smallestSubnormal
             }
             b.relative = (1 + worst) * (1 + worst) * (1 + gamma(cascadeDepth(source.buffers.count, lanes: 8) + 1, u)) - 1
             b.absolute = absolute
         }
-        b.finalUnderflow = Double(b.extraRoundings + 1) * acc.underflowError + out.underflowError
+        b.finalUnderflow = Double(b.extraRoundings + 1) * acc.smallestSubnormal + out.smallestSubnormal
         return b
     }
 

@@ -1,3 +1,4 @@
+import Base
 import Formats
 import Reference
 #if canImport(Glibc)
@@ -9,8 +10,8 @@ public struct AlgorithmEvaluation: Sendable {
     public let algorithm: ReductionAlgorithm
     /// The algorithm's result (its Double value, in `output`).
     public let value: Double
-    public let accumulator: AccumulatorFormat
-    public let output: AccumulatorFormat
+    public let accumulator: FloatFormat
+    public let output: FloatFormat
     /// |value - exact norm| (inf when only one of them is finite or NaN).
     public let error: Double
     /// The error in ulps of the output format at the exact norm.

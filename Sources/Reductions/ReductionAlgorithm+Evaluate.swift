@@ -1,3 +1,4 @@
+import Base
 import Formats
 import Reference
 #if canImport(Glibc)
@@ -26,10 +27,10 @@ extension ReductionAlgorithm {
             return normOfNorms(buffers, order: order, storage: storage)
         default:
             switch accumulator(for: storage) {
-            case AccumulatorFormat(.float16): return run(Float16.self, source, order)
-            case AccumulatorFormat(.bfloat16): return run(BFloat16.self, source, order)
-            case AccumulatorFormat(.float32): return run(Float.self, source, order)
-            case AccumulatorFormat(.float64): return run(Double.self, source, order)
+            case .float16: return run(Float16.self, source, order)
+            case .bfloat16: return run(BFloat16.self, source, order)
+            case .float32: return run(Float.self, source, order)
+            case .float64: return run(Double.self, source, order)
             default:
                 #if arch(x86_64) || arch(i386)
                 return run(Float80.self, source, order)
@@ -200,7 +201,7 @@ extension ReductionAlgorithm {
 /// (minexponent = emin + 1, maxexponent = emax + 1, digits = p): exponents of the powers of two.
 struct BlueConstants {
     let tsml, tbig, ssml, sbig: Int
-    init(_ format: AccumulatorFormat) {
+    init(_ format: FloatFormat) {
         let minExponent = Double(format.emin + 1), maxExponent = Double(format.emax + 1), digits = Double(format.precision)
         tsml = Int(((minExponent - 1) * 0.5).rounded(.up))
         tbig = Int(((maxExponent - digits + 1) * 0.5).rounded(.down))

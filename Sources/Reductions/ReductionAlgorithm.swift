@@ -1,3 +1,4 @@
+import Base
 import Formats
 import Reference
 
@@ -49,42 +50,42 @@ public enum ReductionAlgorithm: String, CaseIterable, Sendable {
     }
 
     /// The format the algorithm accumulates in, for values stored in `storage`.
-    public func accumulator(for storage: FloatFormat) -> AccumulatorFormat {
+    public func accumulator(for storage: FloatFormat) -> FloatFormat {
         switch self {
-        case .naive, .kahan, .neumaier, .dot2: return AccumulatorFormat(storage)
+        case .naive, .kahan, .neumaier, .dot2: return storage
         case .naiveWide:
             switch storage {
-            case .float16, .bfloat16: return AccumulatorFormat(.float32)
-            case .float32: return AccumulatorFormat(.float64)
+            case .float16, .bfloat16: return .float32
+            case .float32: return .float64
             default: return .float80
             }
-        case .blockedSIMD: return AccumulatorFormat(storage.bitWidth == 16 ? .float32 : .float64)
+        case .blockedSIMD: return storage.bitWidth == 16 ? .float32 : .float64
         case .pairwise, .cascade, .gpuTree, .scaledTwoPass, .blue, .normOfNorms:
-            return AccumulatorFormat(storage == .float64 ? .float64 : .float32)
+            return storage == .float64 ? .float64 : .float32
         }
     }
 
     /// The accumulator for a list of buffers: the storage format's, except the SIMD kernel, which reduces each
     /// buffer in its own wide format (Float32 for 16-bit buffers) and adds the buffers' sums in Float64.
-    public func accumulator(for source: ReductionSource) -> AccumulatorFormat {
-        if self == .blockedSIMD && source.buffers.contains(where: { $0.format.bitWidth == 16 }) { return AccumulatorFormat(.float32) }
+    public func accumulator(for source: ReductionSource) -> FloatFormat {
+        if self == .blockedSIMD && source.buffers.contains(where: { $0.format.bitWidth == 16 }) { return .float32 }
         return accumulator(for: source.storageFormat)
     }
 
     /// The output format for a list of buffers (see `accumulator(for:)`).
-    public func outputFormat(for source: ReductionSource) -> AccumulatorFormat {
-        if self == .blockedSIMD && Set(source.buffers.map(\.format)).count > 1 { return AccumulatorFormat(.float64) }
+    public func outputFormat(for source: ReductionSource) -> FloatFormat {
+        if self == .blockedSIMD && Set(source.buffers.map(\.format)).count > 1 { return .float64 }
         return outputFormat(for: source.storageFormat)
     }
 
     /// The format of the result: the accumulator's, except the x87 accumulator (rounded to Float64 at the end)
     /// and the norm of norms (PyTorch returns the tensors' dtype).
-    public func outputFormat(for storage: FloatFormat) -> AccumulatorFormat {
+    public func outputFormat(for storage: FloatFormat) -> FloatFormat {
         switch self {
-        case .normOfNorms: return AccumulatorFormat(storage)
+        case .normOfNorms: return storage
         default:
             let accumulator = accumulator(for: storage)
-            return accumulator == .float80 ? AccumulatorFormat(.float64) : accumulator
+            return accumulator == .float80 ? .float64 : accumulator
         }
     }
 }

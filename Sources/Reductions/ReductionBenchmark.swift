@@ -1,3 +1,4 @@
+import Base
 import Formats
 import Reference
 
@@ -42,13 +43,6 @@ public enum ReductionBenchmark {
         return bytes
     }
 
-    /// Seconds of one run of `body`.
-    public static func time(_ body: () -> Void) -> Double {
-        let start = ContinuousClock.now
-        body()
-        return (ContinuousClock.now - start).inSeconds
-    }
-
     /// Rows for `formats` × (read, each algorithm, exact), L2 norms of `count` elements.
     ///
     /// The streaming read, the vectorized algorithms and the exact norm are timed round-robin, `repetitions`
@@ -76,11 +70,11 @@ public enum ReductionBenchmark {
                 for m in fast { m.body() }
                 for r in 0..<max(1, repetitions) {
                     progress("\(format.shortName): fast kernels, round \(r + 1) of \(repetitions)")
-                    for m in fast { times[m.name, default: []].append(time(m.body)) }
+                    for m in fast { times[m.name, default: []].append(Stopwatch.seconds(m.body)) }
                 }
                 for m in measured where !m.fast {
                     progress("\(format.shortName) \(m.name)")
-                    times[m.name] = [time(m.body)]
+                    times[m.name] = [Stopwatch.seconds(m.body)]
                 }
                 for m in measured {
                     let sorted = times[m.name]!.sorted()
@@ -91,9 +85,4 @@ public enum ReductionBenchmark {
         }
         return rows
     }
-}
-
-extension Duration {
-    /// The duration in seconds, as a Double.
-    public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

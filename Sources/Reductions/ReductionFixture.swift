@@ -1,3 +1,4 @@
+import Base
 import Formats
 
 /// An adversarial input for the reductions, generated from a family, a format, a length and a seed: the
@@ -38,7 +39,7 @@ public struct ReductionFixture: Sendable, Hashable {
 
     /// The lab's fixture set: every family in every arithmetic format, with the long stagnation vectors the
     /// issue asks for (70,000 ones in fp16, 20M in fp32).
-    public static let standard: [ReductionFixture] = FloatBuffer.arithmeticFormats.flatMap { format in
+    public static let standard: [ReductionFixture] = FloatFormat.arithmetic.flatMap { format in
         Family.allCases.map { family -> ReductionFixture in
             let count: Int
             switch (family, format) {
@@ -48,7 +49,7 @@ public struct ReductionFixture: Sendable, Hashable {
             case (.gradients, _): count = 100_000
             default: count = 10_000
             }
-            let seed = UInt64(1000 * (FloatBuffer.arithmeticFormats.firstIndex(of: format)! + 1) + Family.allCases.firstIndex(of: family)!)
+            let seed = UInt64(1000 * (FloatFormat.arithmetic.firstIndex(of: format)! + 1) + Family.allCases.firstIndex(of: family)!)
             return ReductionFixture(family: family, format: format, count: count, seed: seed)
         }
     }

@@ -1,3 +1,4 @@
+import Base
 import Formats
 
 /// The elements an algorithm reduces, in order: one buffer, or several concatenated (the flattened gradient

@@ -1,3 +1,5 @@
+import Formats
+
 /// The summation orders of the algorithm zoo, over terms t(i) already in the accumulator format. Each states
 /// its accumulation order exactly and the length of its longest chain of roundings (its error "depth").
 
@@ -6,32 +8,6 @@
     var s: A = 0
     for i in 0..<n { s += t(i) }
     return s
-}
-
-/// numpy's pairwise sum (`pairwise_sum` in loops_utils.h): below 8 terms a running sum; up to 128 terms eight
-/// interleaved accumulators r[j] += t[i+j], combined ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the remainder
-/// added one by one; above 128 the range splits at n/2 rounded down to a multiple of 8 and the halves are added.
-@inlinable public func pairwiseSum<A: AccumulatorScalar>(_ start: Int, _ n: Int, _ t: (Int) -> A) -> A {
-    if n < 8 {
-        var s: A = 0
-        for i in 0..<n { s += t(start + i) }
-        return s
-    } else if n <= 128 {
-        var r = (t(start), t(start + 1), t(start + 2), t(start + 3), t(start + 4), t(start + 5), t(start + 6), t(start + 7))
-        var i = 8
-        while i < n - n % 8 {
-            r.0 += t(start + i); r.1 += t(start + i + 1); r.2 += t(start + i + 2); r.3 += t(start + i + 3)
-            r.4 += t(start + i + 4); r.5 += t(start + i + 5); r.6 += t(start + i + 6); r.7 += t(start + i + 7)
-            i += 8
-        }
-        var s = ((r.0 + r.1) + (r.2 + r.3)) + ((r.4 + r.5) + (r.6 + r.7))
-        while i < n { s += t(start + i); i += 1 }
-        return s
-    } else {
-        var half = n / 2
-        half -= half % 8
-        return pairwiseSum(start, half, t) + pairwiseSum(start + half, n - half, t)
-    }
 }
 
 /// Longest rounding chain of `pairwiseSum` over n terms.

@@ -1,3 +1,4 @@
+import Base
 import Formats
 
 /// An exact sum of non-negative terms m × 2^e (m < 2^128): a fixed-point integer wide enough for every square

@@ -1,3 +1,4 @@
+import Base
 import Formats
 
 /// A rigorous enclosure of an exact reduction (Σ|x| or Σx²): the exact sum of `partials` is within `bound` of

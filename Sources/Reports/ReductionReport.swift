@@ -77,7 +77,7 @@ extension ReductionReport {
     /// The algorithms and their definitions.
     public static func algorithmList() -> String {
         ReductionAlgorithm.allCases.map { a in
-            let accumulators = FloatBuffer.arithmeticFormats.map { "\($0.shortName)→\(a.accumulator(for: $0).name)" }.joined(separator: ", ")
+            let accumulators = FloatFormat.arithmetic.map { "\($0.shortName)→\(a.accumulator(for: $0).name)" }.joined(separator: ", ")
             return "- `\(a.rawValue)`: \(a.summary) (\(accumulators))."
         }.joined(separator: "\n") + "\n"
     }

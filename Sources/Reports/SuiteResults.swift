@@ -1,3 +1,4 @@
+import Base
 import TensorIO
 
 /// The measurements of one run of a suite: what the reports are rendered from. Pure data; one JSON line each.
@@ -146,13 +147,8 @@ public struct RunResult: Sendable, Equatable {
             return x
         }
         func double(_ v: JSONValue) throws -> Double {
-            if let d = v.doubleValue { return d }
-            switch v.stringValue {
-            case "inf": return .infinity
-            case "-inf": return -.infinity
-            case "nan": return .nan
-            default: throw ResultsError(description: "expected a number, got \(v.compactText)")
-            }
+            guard let d = v.numberValue else { throw ResultsError(description: "expected a number, got \(v.compactText)") }
+            return d
         }
         func int(_ key: String, in v: JSONValue = json) throws -> Int {
             guard let i = try need(key, in: v).intValue else { throw ResultsError(description: "\"\(key)\" is not an integer") }

@@ -1,3 +1,4 @@
+import Base
 /// Reading and header writing for the safetensors format:
 ///
 ///     [u64 little-endian N] [N bytes of UTF-8 JSON header] [tensor data]

@@ -1,5 +1,4 @@
 import Formats
-import Reductions
 
 /// A kernel run on the concrete element type of its tensors. Public kernel functions take generic tensors,
 /// switch once on the format (`dispatch`) and run a loop specialized for it, so callers generic over the

@@ -1,5 +1,4 @@
-import Reductions
-
+import Base
 /// Integer indices (class labels, token ids) of a given shape, reusable across steps.
 public final class IndexTensor: @unchecked Sendable {
     public let shape: Shape

@@ -1,5 +1,5 @@
+import Base
 import Formats
-import Reductions
 
 /// The format a matrix product accumulates in.
 public enum MatmulAccumulator: String, Sendable, CaseIterable {

@@ -1,4 +1,4 @@
-import Reductions
+import Base
 
 /// out = Σ of x along `axis` (x viewed as [outer, n, inner], out as [outer, inner]), each sum in numpy's
 /// pairwise order (Reductions' `pairwiseSum`) in the compute format and rounded once; added to out when

@@ -1,5 +1,4 @@
 import Formats
-import Reductions
 
 /// Memory of a tensor: 64-byte aligned, zero-initialized, freed with the last tensor that uses it.
 public final class TensorStorage<Scalar: TensorScalar>: @unchecked Sendable {

@@ -1,5 +1,4 @@
 import Formats
-import Reductions
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -13,7 +13,7 @@ public enum ClipMethod: String, CaseIterable, Sendable {
 /// Everything that names one clipper: method, threshold and semantics. Validated once, then `make()` builds it.
 public struct ClipperConfiguration: Sendable, Equatable {
     public var method: ClipMethod
-    public var semantics: ClipSemantics = .pytorch
+    public var semantics: ClipSemantics = .torch
     /// max_norm (global-norm, per-tensor; ZClip's cap), the clamp value (value), the RMS threshold (block-rms).
     public var maxNorm: Double = 1
     public var order: Double = 2
@@ -45,16 +45,16 @@ public struct ClipperConfiguration: Sendable, Equatable {
 
     public func make() -> any GradientClipper {
         switch method {
-        case .none: return NoClipper(norm: norm ?? .pytorch(threads: threads))
+        case .none: return NoClipper(norm: norm ?? .torch(threads: threads))
         case .globalNorm:
             return GlobalNormClipper(maxNorm: maxNorm, order: order, semantics: semantics, norm: norm,
                                      errorIfNonFinite: errorIfNonFinite, threads: threads)
-        case .value: return ValueClipper(limit: maxNorm, semantics: semantics, norm: norm ?? .pytorch(threads: threads))
+        case .value: return ValueClipper(limit: maxNorm, semantics: semantics, norm: norm ?? .torch(threads: threads))
         case .perTensor: return PerTensorNormClipper(maxNorm: maxNorm, order: order, threads: threads)
         case .agc: return AdaptiveGradClipper(clipping: clipping, eps: eps)
         case .blockRMS: return BlockRMSClipper(threshold: maxNorm)
-        case .zclip: return ZClipper(maxNorm: maxNorm, norm: norm ?? .pytorch(threads: threads))
-        case .autoclip: return AutoClipper(norm: norm ?? .pytorch(threads: threads))
+        case .zclip: return ZClipper(maxNorm: maxNorm, norm: norm ?? .torch(threads: threads))
+        case .autoclip: return AutoClipper(norm: norm ?? .torch(threads: threads))
         }
     }
 }

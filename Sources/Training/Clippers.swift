@@ -1,6 +1,5 @@
+import Base
 import Formats
-import Reference
-import Reductions
 import Tensors
 
 /// What a clipper did at one step.
@@ -52,42 +51,60 @@ public protocol GradientClipper {
 /// Whose arithmetic a clipper follows.
 public enum ClipSemantics: String, Sendable, CaseIterable {
     /// torch.nn.utils: coefficient max_norm / (total + 1e-6) in the total's dtype, clamped at 1, always multiplied.
-    case pytorch
+    case torch
     /// optax: no eps; `select(norm < max_norm, g, g / norm * max_norm)` in each leaf's dtype.
     case optax
+
+    /// "torch" or "optax"; "pytorch", the old spelling, is still read.
+    public init?(name: String) {
+        self.init(rawValue: name == "pytorch" ? "torch" : name)
+    }
+}
+
+/// A gradient norm computed outside the tensor engine: a reduction algorithm in its own accumulator, or the exact
+/// norm. Training says what it needs here; the implementations live above it (Experiments, on Reductions), so the
+/// engine does not link MPFR.
+public protocol ExternalGradientNorm: Sendable {
+    var name: String { get }
+    /// The norm of order `order` of all `buffers` as one vector, in its format; nil when this norm does not
+    /// support the order (the clipper then uses PyTorch's norm on one thread).
+    func norm(of buffers: [FloatBuffer], order: NormOrder) -> NormValue?
 }
 
 /// How a clipper's norm is computed.
 public enum ClipNorm: Sendable, Equatable {
     /// `torch.nn.utils.get_total_norm`: per-tensor norms in each tensor's dtype, then the norm of their stack
     /// (in the promoted dtype), with torch's CPU kernels for `threads` threads.
-    case pytorch(threads: Int)
+    case torch(threads: Int)
     /// `optax.tree.norm`: per-leaf sums in the leaf dtype (16-bit sums accumulated in Float32), added in leaf order.
     case optax
-    /// A Reductions algorithm over all gradients as one vector, in its accumulator (e.g. `naive` accumulates
-    /// Float16 gradients in Float16 and overflows at 65504).
-    case algorithm(ReductionAlgorithm)
-    /// The exact norm, correctly rounded to Float64.
-    case exact
+    /// Another norm over all gradients as one vector (e.g. the reduction algorithm `naive`, which accumulates
+    /// Float16 gradients in Float16 and overflows at 65504, or the exact norm).
+    case external(any ExternalGradientNorm)
 
-    /// "pytorch", "optax", "exact" or a reduction algorithm's name.
-    public init?(name: String, threads: Int) {
+    /// "torch" (or its old spelling "pytorch") and "optax"; other names are external norms (see `ClipNorm.named`).
+    public init?(builtIn name: String, threads: Int) {
         switch name {
-        case "pytorch": self = .pytorch(threads: threads)
+        case "torch", "pytorch": self = .torch(threads: threads)
         case "optax": self = .optax
-        case "exact": self = .exact
-        default:
-            guard let algorithm = ReductionAlgorithm(rawValue: name) else { return nil }
-            self = .algorithm(algorithm)
+        default: return nil
         }
     }
 
     public var name: String {
         switch self {
-        case .pytorch: return "pytorch"
+        case .torch: return "torch"
         case .optax: return "optax"
-        case .algorithm(let a): return a.rawValue
-        case .exact: return "exact"
+        case .external(let n): return n.name
+        }
+    }
+
+    public static func == (a: ClipNorm, b: ClipNorm) -> Bool {
+        switch (a, b) {
+        case (.torch(let x), .torch(let y)): return x == y
+        case (.optax, .optax): return true
+        case (.external(let x), .external(let y)): return x.name == y.name
+        default: return false
         }
     }
 }
@@ -106,20 +123,13 @@ extension ClipNorm {
     /// The norm of order `p` of all `gradients`.
     public func evaluate(_ gradients: [GradientTensor], order p: Double) -> NormValue {
         switch self {
-        case .pytorch(let threads): return TorchClipping.totalNorm(gradients, order: p, threads: threads)
+        case .torch(let threads): return TorchClipping.totalNorm(gradients, order: p, threads: threads)
         case .optax: return OptaxClipping.treeNorm(gradients, order: p)
-        case .algorithm(let algorithm):
-            guard let order = NormOrder(p: p), algorithm.supports(order), !gradients.isEmpty else {
+        case .external(let norm):
+            guard let order = NormOrder(p: p), !gradients.isEmpty, let value = norm.norm(of: gradients.map(\.floatBuffer), order: order) else {
                 return TorchClipping.totalNorm(gradients, order: p, threads: 1)
             }
-            let buffers = gradients.map(\.floatBuffer)
-            let value = algorithm.evaluate(buffers, order: order)
-            let output = algorithm.outputFormat(for: ReductionSource(buffers))
-            let format = FloatBuffer.arithmeticFormats.first { AccumulatorFormat($0) == output } ?? .float64
-            return NormValue(value: value, format: format)
-        case .exact:
-            guard let order = NormOrder(p: p), !gradients.isEmpty else { return NormValue(value: 0, format: .float64) }
-            return NormValue(value: FastExactNorm.norm(of: gradients.map(\.floatBuffer), order: order).value, format: .float64)
+            return value
         }
     }
 }
@@ -129,7 +139,7 @@ extension ClipNorm {
 /// No clipping; reports the total 2-norm (PyTorch's) so telemetry still sees it.
 public struct NoClipper: GradientClipper {
     public var norm: ClipNorm
-    public init(norm: ClipNorm = .pytorch(threads: 1)) { self.norm = norm }
+    public init(norm: ClipNorm = .torch(threads: 1)) { self.norm = norm }
     public var name: String { "none" }
     public func clip(_ gradients: [GradientTensor], parameters: [GradientTensor]) -> ClipOutcome {
         let total = norm.evaluate(gradients, order: 2)
@@ -146,12 +156,12 @@ public struct GlobalNormClipper: GradientClipper {
     public var norm: ClipNorm
     public var errorIfNonFinite: Bool
 
-    public init(maxNorm: Double, order: Double = 2, semantics: ClipSemantics = .pytorch, norm: ClipNorm? = nil,
+    public init(maxNorm: Double, order: Double = 2, semantics: ClipSemantics = .torch, norm: ClipNorm? = nil,
                 errorIfNonFinite: Bool = false, threads: Int = 1) {
         self.maxNorm = maxNorm
         self.order = order
         self.semantics = semantics
-        self.norm = norm ?? (semantics == .pytorch ? .pytorch(threads: threads) : .optax)
+        self.norm = norm ?? (semantics == .torch ? .torch(threads: threads) : .optax)
         self.errorIfNonFinite = errorIfNonFinite
     }
 
@@ -161,7 +171,7 @@ public struct GlobalNormClipper: GradientClipper {
         let total = norm.evaluate(gradients, order: order)
         if errorIfNonFinite && !total.value.isFinite { throw NonFiniteNormError(order: order) }
         switch semantics {
-        case .pytorch:
+        case .torch:
             guard !gradients.isEmpty else { return ClipOutcome(norm: 0, normFormat: .float32, coefficient: nil, threshold: maxNorm, clipped: false) }
             let coefficient = TorchClipping.clipCoefficient(total: total, maxNorm: maxNorm)
             TorchClipping.multiply(gradients, by: coefficient)
@@ -206,7 +216,7 @@ public struct ValueClipper: GradientClipper {
     public var semantics: ClipSemantics
     /// The norm reported (value clipping itself uses none).
     public var norm: ClipNorm
-    public init(limit: Double, semantics: ClipSemantics = .pytorch, norm: ClipNorm = .pytorch(threads: 1)) {
+    public init(limit: Double, semantics: ClipSemantics = .torch, norm: ClipNorm = .torch(threads: 1)) {
         self.limit = limit
         self.semantics = semantics
         self.norm = norm
@@ -276,7 +286,7 @@ public struct ZClipper: GradientClipper {
     private var warmup: [Double] = []
 
     public init(alpha: Double = 0.97, zThreshold: Double = 2.5, eps: Double = 1e-6, warmupSteps: Int = 25, maxNorm: Double? = 1,
-                norm: ClipNorm = .pytorch(threads: 1)) {
+                norm: ClipNorm = .torch(threads: 1)) {
         self.alpha = alpha
         self.zThreshold = zThreshold
         self.eps = eps
@@ -329,7 +339,7 @@ public struct AutoClipper: GradientClipper {
     public var norm: ClipNorm
     public private(set) var history: [Double] = []
 
-    public init(quantile: Double = 0.9, historyLength: Int = 1000, norm: ClipNorm = .pytorch(threads: 1)) {
+    public init(quantile: Double = 0.9, historyLength: Int = 1000, norm: ClipNorm = .torch(threads: 1)) {
         self.quantile = quantile
         self.historyLength = historyLength
         self.norm = norm

@@ -1,7 +1,7 @@
 import Formats
-import Reductions
 import Tensors
 import Autograd
+import Base
 
 /// One gradient (or parameter) a clipper reads and rewrites in place: its elements in their own format, its
 /// shape, and its name. The memory belongs to someone else (a `Parameter`'s gradient, or `OwnedTensors`).

@@ -1,5 +1,5 @@
+import Base
 import Formats
-import Reductions
 import Tensors
 
 /// optax's clipping transforms (optax 0.2.8 on JAX's CPU backend) with every intermediate in the dtype JAX

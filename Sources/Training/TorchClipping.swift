@@ -67,7 +67,7 @@ public enum TorchClipping {
     @discardableResult
     public static func clipGradNorm(_ gradients: [GradientTensor], maxNorm: Double, order: Double = 2,
                                     errorIfNonFinite: Bool = false, threads: Int = 1) throws -> NormValue {
-        let clipper = GlobalNormClipper(maxNorm: maxNorm, order: order, semantics: .pytorch, errorIfNonFinite: errorIfNonFinite, threads: threads)
+        let clipper = GlobalNormClipper(maxNorm: maxNorm, order: order, semantics: .torch, errorIfNonFinite: errorIfNonFinite, threads: threads)
         let outcome = try clipper.clip(gradients, parameters: [])
         return NormValue(value: outcome.norm, format: outcome.normFormat)
     }

@@ -1,5 +1,5 @@
 import Foundation
-import TensorIO
+import PrecisionLab
 import Testing
 
 /// `scaler replay` and `scaler diff` as a user runs them.

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 import PrecisionLab
 import Testing
@@ -10,9 +11,9 @@ import Testing
 
     static func configuration(_ options: JSONValue) throws -> ClipperConfiguration {
         var c = ClipperConfiguration(method: try #require(ClipMethod(rawValue: options["method"]?.stringValue ?? "")))
-        c.semantics = try #require(ClipSemantics(rawValue: options["semantics"]?.stringValue ?? "pytorch"))
+        c.semantics = try #require(ClipSemantics(name: options["semantics"]?.stringValue ?? "torch"))
         if let v = options["max_norm"]?.doubleValue { c.maxNorm = v }
-        if let v = options["norm_type"] { c.order = v.doubleValue ?? (v.stringValue == "inf" ? .infinity : .nan) }
+        if let v = options["norm_type"] { c.order = try #require(v.numberValue) }
         if let v = options["clipping"]?.doubleValue { c.clipping = v }
         if let v = options["threads"]?.intValue { c.threads = v }
         c.errorIfNonFinite = options["error_if_nonfinite"] == .bool(true)

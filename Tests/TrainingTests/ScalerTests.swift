@@ -1,3 +1,4 @@
+import Base
 import Foundation
 import Testing
 import TensorIO
@@ -30,7 +31,7 @@ import Training
                 }
             }
             let overflow = (c["overflow"]?.arrayValue ?? []).map { $0 == .bool(true) }
-            let expectedScales = (c["scale"]?.arrayValue ?? []).map { $0.doubleValue ?? ($0.stringValue == "inf" ? Double.infinity : .nan) }
+            let expectedScales = try (c["scale"]?.arrayValue ?? []).map { try #require($0.numberValue) }
             let expectedSkipped = (c["skipped"]?.arrayValue ?? []).map { $0 == .bool(true) }
             let replay = ScalerReplay(try kind.make(o), overflow: overflow)
             #expect(replay.scales.map(\.bitPattern) == expectedScales.map(\.bitPattern), "case \(k) \(kind): \(replay.scales) vs \(expectedScales)")

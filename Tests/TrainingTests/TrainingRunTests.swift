@@ -59,12 +59,12 @@ import Testing
         c.policy = PrecisionPolicy("f16")!
         c.steps = 30
         c.clip = ClipperConfiguration(method: .globalNorm)
-        c.clip.norm = .algorithm(.naive)  // a Float16 sum of squares
+        c.clip.norm = .external(AlgorithmGradientNorm(.naive))  // a Float16 sum of squares
         let run = try TrainingRun.run(c)
         for r in run.records where r.exactNorm.isFinite && r.exactNorm > 0 {
             #expect(r.gradientNormFormat == .float16)
             // Recursive Float16 summation of ~4600 squares: far from exact, and the telemetry says by how much.
-            #expect(abs(r.gradientNorm - r.exactNorm) / AccumulatorFormat(.float16).ulp(of: r.exactNorm) == abs(r.normErrorUlps))
+            #expect(abs(r.gradientNorm - r.exactNorm) / FloatFormat.float16.ulp(of: r.exactNorm) == abs(r.normErrorUlps))
         }
         #expect(run.records.contains { abs($0.normErrorUlps) > 2 })
     }

@@ -40,6 +40,18 @@ public enum JSONValue: Sendable, Equatable {
         return Double(text)
     }
 
+    /// A number as the lab writes numbers (`double(_:)`): a number literal, or one of the strings "inf",
+    /// "-inf" and "nan". The one decoder of non-finite JSON numbers; nil for anything else.
+    public var numberValue: Double? {
+        switch self {
+        case .number(let text): return Double(text)
+        case .string("inf"): return .infinity
+        case .string("-inf"): return -.infinity
+        case .string("nan"): return .nan
+        default: return nil
+        }
+    }
+
     public var boolValue: Bool? {
         if case .bool(let b) = self { return b }
         return nil

@@ -9,13 +9,11 @@ public struct FloatBuffer: @unchecked Sendable {
 
     /// Requires `format` to be Float16, BFloat16, Float32 or Float64.
     public init(format: FloatFormat, base: UnsafeRawPointer, count: Int) {
-        precondition(Self.arithmeticFormats.contains(format), "\(format) is not an arithmetic format")
+        precondition(FloatFormat.arithmetic.contains(format), "\(format) is not an arithmetic format")
         self.format = format
         self.base = base
         self.count = count
     }
-
-    public static let arithmeticFormats: [FloatFormat] = [.float16, .bfloat16, .float32, .float64]
 
     public var byteCount: Int { count * format.bitWidth / 8 }
 

@@ -1,3 +1,4 @@
+import Base
 import Formats
 
 /// Loads of one accumulator vector's worth of elements, widened to the accumulator format.
@@ -136,7 +137,7 @@ import Formats
 }
 
 /// Lanes of the fast wide-accumulator kernel, per input format.
-func wideLaneCount(_ format: FloatFormat) -> Int { format.bitWidth == 16 ? 32 : 16 }
+public func wideLaneCount(_ format: FloatFormat) -> Int { format.bitWidth == 16 ? 32 : 16 }
 
 /// The fast wide-accumulator reduction (the `blocked-simd` algorithm): Σx² or Σ|x| in Float32 for 16-bit
 /// inputs and in Float64 for Float32 and Float64 inputs, chunks on all threads, the same bits for any thread count.
