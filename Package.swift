@@ -27,15 +27,19 @@ let package = Package(
         ),
         .target(name: "Formats", swiftSettings: cpuFlags),
         .target(name: "Base", dependencies: ["Formats"], swiftSettings: cpuFlags),
-        .target(name: "Reference", dependencies: ["CMPFR", "Formats", "Base"], swiftSettings: cpuFlags),
-        .target(name: "Reductions", dependencies: ["Formats", "Base", "Reference"], swiftSettings: cpuFlags),
+        .target(name: "Reference", dependencies: ["CMPFR", "Formats", "Base", "Results"], swiftSettings: cpuFlags),
+        .target(name: "Reductions", dependencies: ["Formats", "Base", "Reference", "Results"], swiftSettings: cpuFlags),
         .target(name: "TensorIO", dependencies: ["Formats", "Base"], swiftSettings: cpuFlags),
         .target(name: "Tensors", dependencies: ["Formats", "Base"], swiftSettings: cpuFlags),
         .target(name: "Autograd", dependencies: ["Formats", "Base", "Tensors"], swiftSettings: cpuFlags),
         .target(name: "Training", dependencies: ["Formats", "Base", "Tensors", "Autograd"], swiftSettings: cpuFlags),
-        .target(name: "Experiments", dependencies: ["Formats", "Base", "Reductions", "TensorIO", "Tensors", "Autograd", "Training", "Reports"], swiftSettings: cpuFlags),
-        .target(name: "Reports", dependencies: ["Formats", "Base", "Reference", "Reductions", "TensorIO"], swiftSettings: cpuFlags),
-        .target(name: "PrecisionLab", dependencies: ["Formats", "Base", "Reference", "Reductions", "TensorIO", "Reports", "Tensors", "Autograd",
+        // The result types: pure data (and their JSON), what Reference, Reductions and Experiments compute and
+        // Reports renders (so Reports imports no module that computes).
+        .target(name: "Results", dependencies: ["Formats", "Base"], swiftSettings: cpuFlags),
+        .target(name: "Experiments", dependencies: ["Formats", "Base", "Reductions", "TensorIO", "Tensors", "Autograd", "Training", "Results"],
+                swiftSettings: cpuFlags),
+        .target(name: "Reports", dependencies: ["Formats", "Base", "Results"], swiftSettings: cpuFlags),
+        .target(name: "PrecisionLab", dependencies: ["Formats", "Base", "Reference", "Reductions", "TensorIO", "Results", "Reports", "Tensors", "Autograd",
                                                     "Training", "Experiments"], swiftSettings: cpuFlags),
         .executableTarget(
             name: "PrecisionLabCLI",
@@ -45,17 +49,22 @@ let package = Package(
             ],
             swiftSettings: cpuFlags
         ),
+        // What the test targets share: the repository's root, snapshots, seeded data, temporary directories.
+        .target(name: "TestSupport", dependencies: ["Formats"], path: "Tests/TestSupport"),
+        .testTarget(name: "BaseTests", dependencies: ["Base", "Formats"], swiftSettings: cpuFlags),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Reference"], swiftSettings: cpuFlags),
-        .testTarget(name: "ReferenceTests", dependencies: ["Formats", "Reference"], swiftSettings: cpuFlags),
-        .testTarget(name: "ReductionsTests", dependencies: ["Formats", "Reference", "Reductions", "TensorIO"], swiftSettings: cpuFlags),
-        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "Formats"], swiftSettings: cpuFlags),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Formats", "Reference"], swiftSettings: cpuFlags),
+        .testTarget(name: "ReferenceTests", dependencies: ["Base", "Formats", "Reference", "Results"], swiftSettings: cpuFlags),
+        .testTarget(name: "ReductionsTests", dependencies: ["Base", "Formats", "Reference", "Reductions", "Results", "TensorIO", "TestSupport"], swiftSettings: cpuFlags),
+        .testTarget(name: "TensorIOTests", dependencies: ["Base", "TensorIO", "Formats", "TestSupport"], swiftSettings: cpuFlags),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Formats", "Reference", "TestSupport"], swiftSettings: cpuFlags),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Tensors", "Formats"], swiftSettings: cpuFlags),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Experiments", "Autograd", "Tensors", "Formats", "MallocCounter", "PrecisionLab"],
+        .testTarget(name: "TrainingTests", dependencies: ["Base", "TensorIO", "Training", "Experiments", "Autograd", "Tensors", "Formats", "MallocCounter", "PrecisionLab", "TestSupport"],
                     swiftSettings: cpuFlags),
         // Counts heap allocations in the test process (it replaces malloc there, nowhere else).
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "Training", "TensorIO"], swiftSettings: cpuFlags),
-        .testTarget(name: "CLITests", dependencies: ["PrecisionLab", "PrecisionLabCLI"], swiftSettings: cpuFlags),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Results", "Reports", "Training", "TensorIO", "TestSupport"], swiftSettings: cpuFlags),
+        // The layout of DESIGN.md checked against the manifest and the sources.
+        .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["PrecisionLab", "PrecisionLabCLI", "TestSupport"], swiftSettings: cpuFlags),
     ]
 )

@@ -8,8 +8,14 @@ import Glibc
 /// their output (or sums into fixed chunks combined in a fixed order), so their results are the same bits
 /// for any thread count.
 public enum Parallel {
-    /// One thread per core.
-    public static let defaultThreads: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// The thread count of every command's default: the CPUs a Slurm job step was given (SLURM_CPUS_PER_TASK)
+    /// when it is set, else one thread per online core.
+    public static let defaultThreads: Int = threads(slurmCPUsPerTask: getenv("SLURM_CPUS_PER_TASK").map { String(cString: $0) })
+
+    static func threads(slurmCPUsPerTask: String?) -> Int {
+        if let text = slurmCPUsPerTask, let n = Int(text), n > 0 { return n }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
 
     /// `job.run(part:)` for every part in 0..<parts; the calling thread and up to `threads - 1` workers of a
     /// persistent pool claim parts from a shared counter. Allocates nothing once the pool exists, provided

@@ -1,4 +1,3 @@
-import Base
 import Formats
 
 /// Loads of one accumulator vector's worth of elements, widened to the accumulator format.

@@ -10,7 +10,7 @@ extension TrainingConfiguration {
         var fields: [String: String] = [
             "task": task.rawValue, "model": model.rawValue,
             "policy": policy.description, "policy.accumulator": policy.accumulator.rawValue,
-            "scaler": scaler?.rawValue ?? "none", "overflow-check": overflowCheck.rawValue,
+            "scaler": scaler.kind?.rawValue ?? "none", "overflow-check": overflowCheck.rawValue,
             "optimizer": optimizer.rawValue, "lr": Self.number(learningRate), "steps": String(steps),
             "seed": String(seed), "batch": String(batch), "length": String(length),
             "loss-multiplier": Self.number(lossMultiplier), "skip-non-finite": String(skipNonFinite),
@@ -22,7 +22,7 @@ extension TrainingConfiguration {
             // torch's CPU kernels chunk long reductions by thread count: it changes the norm's bits.
             "clip.threads": String(clip.threads),
         ]
-        if let s = staticScale { fields["static-scale"] = Self.number(s) }
+        if let s = scaler.fixedScale { fields["static-scale"] = Self.number(s) }
         if let n = clip.norm { fields["clip.norm"] = n.name }
         let o = scalerOptions
         let options: [(String, Double?)] = [

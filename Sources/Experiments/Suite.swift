@@ -1,5 +1,6 @@
 import Base
 import Formats
+import Results
 import TensorIO
 import Training
 
@@ -15,7 +16,7 @@ import Training
 ///              "faults": {"spike": ["spike-batch@150x30"], "clean": []}}]}
 /// ```
 /// Scalers are `none`, `static:SCALE`, or a dynamic scaler's name; a clipper is a `ClipperConfiguration`
-/// (`method`, `max_norm`, `semantics`, `norm`, `clipping`).
+/// (`method`, `max_norm`, `ord`, `semantics`, `norm`, `clipping`, `eps`, `label`).
 public struct SuiteSpec: Sendable {
     public struct Block: Sendable {
         public var name: String
@@ -63,6 +64,33 @@ public struct SuiteSpec: Sendable {
         let known = ["name", "task", "model", "steps", "lr", "batch", "length", "loss_multiplier", "skip_nonfinite", "optimizer", "seeds",
                      "policies", "scalers", "clippers", "faults"]
         for (key, _) in b.objectValue ?? [] where !known.contains(key) { throw fail("unknown key \"\(key)\"") }
+        try settings(b, into: &c, fail: fail)
+        func list(_ key: String) throws -> [JSONValue]? {
+            guard let v = b[key] else { return nil }
+            guard let l = v.arrayValue, !l.isEmpty else { throw fail("\"\(key)\" must be a non-empty list") }
+            return l
+        }
+        let seeds = try (list("seeds") ?? [.integer(1)]).map { v -> UInt64 in
+            guard let i = v.intValue, i >= 0 else { throw fail("seeds must be integers >= 0") }
+            return UInt64(i)
+        }
+        let policies = try (list("policies") ?? [.string("f32")]).map { v -> PrecisionPolicy in
+            guard let p = v.stringValue.flatMap(PrecisionPolicy.init) else { throw fail("unknown policy \(v.compactText)") }
+            return p
+        }
+        let scalers = try (list("scalers") ?? [.string("none")]).map { v -> String in
+            guard let s = v.stringValue, LossScalerChoice(s) != nil else { throw fail("unknown scaler \(v.compactText) (\(LossScalerChoice.syntax))") }
+            return s
+        }
+        let clippers = try (list("clippers") ?? [.object([("method", .string("none"))])]).map { v in try clipper(v, fail: fail) }
+        let faultSets = try Self.faultSets(b["faults"], steps: c.steps, fail: fail)
+        let block = Block(name: name, base: c, seeds: seeds, policies: policies, scalers: scalers, clippers: clippers, faultSets: faultSets)
+        try validate(block, fail: fail)
+        return block
+    }
+
+    /// The block's scalar settings (steps, lr, batch, length, loss_multiplier, skip_nonfinite, optimizer).
+    static func settings(_ b: JSONValue, into c: inout TrainingConfiguration, fail: (String) -> SuiteError) throws {
         func int(_ key: String) throws -> Int? {
             guard let v = b[key] else { return nil }
             guard case .number = v, let i = v.intValue else { throw fail("\"\(key)\" must be an integer, not \(v.compactText)") }
@@ -72,11 +100,6 @@ public struct SuiteSpec: Sendable {
             guard let v = b[key] else { return nil }
             guard case .number = v, let d = v.doubleValue else { throw fail("\"\(key)\" must be a number, not \(v.compactText)") }
             return d
-        }
-        func list(_ key: String) throws -> [JSONValue]? {
-            guard let v = b[key] else { return nil }
-            guard let l = v.arrayValue, !l.isEmpty else { throw fail("\"\(key)\" must be a non-empty list") }
-            return l
         }
         if let v = try int("steps") { c.steps = v }
         if let v = try number("lr") { c.learningRate = v }
@@ -91,32 +114,27 @@ public struct SuiteSpec: Sendable {
             guard let o = TrainingConfiguration.OptimizerKind(rawValue: v) else { throw fail("optimizer must be sgd or adam") }
             c.optimizer = o
         }
-        let seeds = try (list("seeds") ?? [.integer(1)]).map { v -> UInt64 in
-            guard let i = v.intValue, i >= 0 else { throw fail("seeds must be integers >= 0") }
-            return UInt64(i)
-        }
-        let policies = try (list("policies") ?? [.string("f32")]).map { v -> PrecisionPolicy in
-            guard let p = v.stringValue.flatMap(PrecisionPolicy.init) else { throw fail("unknown policy \(v.compactText)") }
-            return p
-        }
-        let scalers = try (list("scalers") ?? [.string("none")]).map { v -> String in
-            guard let s = v.stringValue, SuiteRun.scaler(s) != nil else { throw fail("unknown scaler \(v.compactText)") }
-            return s
-        }
-        let clippers = try (list("clippers") ?? [.object([("method", .string("none"))])]).map { v in try clipper(v, fail: fail) }
+    }
+
+    /// The block's named fault sets ("clean": none, when the block names none).
+    static func faultSets(_ value: JSONValue?, steps: Int, fail: (String) -> SuiteError) throws -> [(String, [Fault])] {
         var faultSets: [(String, [Fault])] = []
-        if let v = b["faults"], v.objectValue?.isEmpty != false { throw fail("\"faults\" must be a non-empty object of named fault lists") }
-        for (label, faultList) in b["faults"]?.objectValue ?? [("clean", .array([]))] {
+        if let v = value, v.objectValue?.isEmpty != false { throw fail("\"faults\" must be a non-empty object of named fault lists") }
+        for (label, faultList) in value?.objectValue ?? [("clean", .array([]))] {
             guard let items = faultList.arrayValue else { throw fail("fault set \(label) must be a list of faults ([] for none)") }
             let faults = try items.map { f -> Fault in
                 guard let fault = f.stringValue.flatMap(Fault.init) else { throw fail("fault \(f.compactText) is not KIND@STEP[,STEP][xMAGNITUDE]") }
-                if let late = fault.steps.first(where: { $0 >= c.steps }) { throw fail("fault \(fault) is at step \(late), past the block's \(c.steps) steps") }
+                if let late = fault.steps.first(where: { $0 >= steps }) { throw fail("fault \(fault) is at step \(late), past the block's \(steps) steps") }
                 return fault
             }
             guard !faultSets.contains(where: { $0.0 == label }) else { throw fail("two fault sets are named \(label)") }
             faultSets.append((label, faults))
         }
-        let block = Block(name: name, base: c, seeds: seeds, policies: policies, scalers: scalers, clippers: clippers, faultSets: faultSets)
+        return faultSets
+    }
+
+    /// Every run of the block is distinct and valid.
+    static func validate(_ block: Block, fail: (String) -> SuiteError) throws {
         var ids = Set<String>()
         for run in SuiteRun.expand(block, suite: "") {
             guard ids.insert(run.id).inserted else {
@@ -124,11 +142,10 @@ public struct SuiteSpec: Sendable {
             }
             if let problem = run.configuration.problem { throw fail("run \(run.id): \(problem)") }
             let p = run.configuration.policy
-            if run.configuration.scaler == .torch, p.compute == .float16, !p.masterWeights {
+            if run.configuration.scaler == .dynamic(.torch), p.compute == .float16, !p.masterWeights {
                 throw fail("run \(run.id): GradScaler refuses Float16 gradients (\"Attempting to unscale FP16 gradients.\"); use mixed-f16 or another scaler")
             }
         }
-        return block
     }
 
     static func clipper(_ v: JSONValue, fail: (String) -> SuiteError) throws -> (String, ClipperConfiguration) {
@@ -138,15 +155,19 @@ public struct SuiteSpec: Sendable {
             switch key {
             case "method", "semantics", "norm", "label":
                 guard value.stringValue != nil else { throw fail("clipper \(v.compactText): \"\(key)\" must be a string") }
-            case "max_norm", "clipping":
+            case "ord":
+                guard value.numberValue != nil else { throw fail("clipper \(v.compactText): \"ord\" must be a number or \"inf\"") }
+            case "max_norm", "clipping", "eps":
                 guard case .number = value else { throw fail("clipper \(v.compactText): \"\(key)\" must be a number") }
             default: throw fail("clipper \(v.compactText): unknown key \"\(key)\"")
             }
         }
         if let x = v["max_norm"]?.doubleValue { c.maxNorm = x }
         if let x = v["clipping"]?.doubleValue { c.clipping = x }
+        if let x = v["eps"]?.doubleValue { c.eps = x }
+        if let x = v["ord"]?.numberValue { c.order = x }
         if let x = v["semantics"]?.stringValue {
-            guard let s = ClipSemantics(name: x) else { throw fail("semantics must be pytorch or optax") }
+            guard let s = ClipSemantics(name: x) else { throw fail("semantics must be torch or optax (pytorch is accepted for torch)") }
             c.semantics = s
         }
         var label = methodName
@@ -183,8 +204,7 @@ public struct SuiteRun: Sendable, Equatable {
     public var reference: TrainingConfiguration {
         var r = configuration
         r.policy = PrecisionPolicy(compute: .float64, masterWeights: false)
-        r.scaler = nil
-        r.staticScale = nil
+        r.scaler = .none
         r.clip = ClipperConfiguration(method: .none)
         r.faults = []
         r.overflowCheck = .elementwise
@@ -197,13 +217,6 @@ public struct SuiteRun: Sendable, Equatable {
     /// The reference's key: runs sharing it share one reference run.
     public var referenceKey: String { "\(block)/seed\(seed)" }
 
-    static func scaler(_ text: String) -> (kind: LossScalerKind?, staticScale: Double?)? {
-        if text == "none" { return (nil, nil) }
-        if text.hasPrefix("static:"), let s = Double(text.dropFirst(7)), s.isFinite, s > 0 { return (nil, s) }
-        if let kind = LossScalerKind(rawValue: text) { return (kind, nil) }
-        return nil
-    }
-
     /// The block's matrix in a fixed order: fault sets, policies, scalers, clippers, seeds.
     public static func expand(_ b: SuiteSpec.Block, suite: String) -> [SuiteRun] {
         var runs = [SuiteRun]()
@@ -214,9 +227,7 @@ public struct SuiteRun: Sendable, Equatable {
                         for seed in b.seeds {
                             var c = b.base
                             c.policy = policy
-                            let s = scaler(scalerName)!
-                            c.scaler = s.kind
-                            c.staticScale = s.staticScale
+                            c.scaler = LossScalerChoice(scalerName)!
                             c.clip = clip
                             c.faults = faults
                             c.seed = seed

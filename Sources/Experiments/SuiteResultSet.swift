@@ -1,5 +1,5 @@
 import Base
-import Reports
+import Results
 import TensorIO
 
 /// Checks and joins results files against the suite matrix they came from.
@@ -59,9 +59,9 @@ public enum SuiteResultSet {
     }
 
     /// The report's context from the suite.
-    public static func context(_ spec: SuiteSpec, source: String, version: String, date: String, machine: String, labReport: String?) -> SuiteReport.Context {
-        SuiteReport.Context(suite: spec.name, description: spec.description, source: source, blocks: spec.blocks.map { ($0.name, $0.summary) },
-                            version: version, date: date, machine: machine, labReport: labReport)
+    public static func context(_ spec: SuiteSpec, source: String, version: String, date: String, machine: String, labReport: String?) -> SuiteContext {
+        SuiteContext(suite: spec.name, description: spec.description, source: source, blocks: spec.blocks.map { ($0.name, $0.summary) },
+                     version: version, date: date, machine: machine, labReport: labReport)
     }
 }
 

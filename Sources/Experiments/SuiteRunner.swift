@@ -2,7 +2,7 @@ import Base
 import Formats
 import Reductions
 import Synchronization
-import Reports
+import Results
 import Training
 
 /// Runs a suite's matrix (or a shard of it) on several threads, one run per thread, and turns each run into a
@@ -79,8 +79,7 @@ public enum SuiteRunner {
                                       skipped: s.records.filter(\.skipped).map(\.step))
         let c = run.configuration
         return RunResult(index: index, suite: run.suite, id: run.id, configuration: run.fingerprint, block: run.block, task: c.task.rawValue, model: c.model.rawValue, policy: run.policy,
-                         scaler: run.scaler, clipper: run.clipper, faults: run.faults, faultList: c.faults.map(\.description),
-                         faultSteps: Array(Set(c.faults.flatMap(\.steps))).sorted(), seed: Int(run.seed), steps: c.steps,
+                         scaler: run.scaler, clipper: run.clipper, faults: run.faults, faultList: c.faults, seed: Int(run.seed), steps: c.steps,
                          finalLoss: s.finalLoss, referenceFinalLoss: reference.finalLoss, weightDistance: weightDistance,
                          divergedAt: divergedAt, skippedSteps: s.skippedSteps, clippedSteps: s.clippedSteps, lossSpikes: spikes,
                          referenceSpikes: referenceSpikes, normOverflowSteps: normOverflows,

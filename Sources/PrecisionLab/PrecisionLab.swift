@@ -3,6 +3,7 @@
 @_exported import Base
 @_exported import Reference
 @_exported import Reductions
+@_exported import Results
 @_exported import Reports
 @_exported import TensorIO
 @_exported import Tensors

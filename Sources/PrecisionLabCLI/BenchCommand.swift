@@ -35,7 +35,7 @@ struct BenchReductionsCommand: ParsableCommand {
     var repetitions = 9
 
     @Option(help: "Threads (default: one per core).")
-    var threads = ChunkedParallel.defaultThreadCount
+    var threads = Parallel.defaultThreads
 
     @Flag(help: "Print one JSON document instead of the table.")
     var json = false
@@ -49,12 +49,7 @@ struct BenchReductionsCommand: ParsableCommand {
     }
 
     func parsedFormats() throws -> [FloatFormat] {
-        try formats.split(separator: ",").map { name in
-            guard let f = FloatFormat(named: String(name)), FloatFormat.arithmetic.contains(f) else {
-                throw ValidationError("--formats: '\(name)' is not one of f16, bf16, f32, f64")
-            }
-            return f
-        }
+        try formats.split(separator: ",").map { try Vocabulary.format(String($0), "--formats", among: FloatFormat.arithmetic) }
     }
 
     func run() throws {
@@ -137,9 +132,9 @@ struct BenchTrainCommand: ParsableCommand {
             var table = TextTable(header: ["model", "format", "ms/step", "steps/s", "GFLOP/s", "× f32 time"], numericColumns: [2, 3, 4, 5])
             for row in rows {
                 let f32 = rows.first { $0.model == row.model && $0.kind == .float32 }
-                table.rows.append([row.model.rawValue, row.kind.rawValue, String(format: "%.3f", row.secondsPerStep * 1e3),
-                                   String(format: "%.0f", row.stepsPerSecond), String(format: "%.1f", row.gflops),
-                                   f32.map { String(format: "%.2f", row.secondsPerStep / $0.secondsPerStep) } ?? "-"])
+                table.rows.append([row.model.rawValue, row.kind.rawValue, Figures.fixed(row.secondsPerStep * 1e3, 3),
+                                   Figures.fixed(row.stepsPerSecond, 0), Figures.fixed(row.gflops, 1),
+                                   f32.map { Figures.fixed(row.secondsPerStep / $0.secondsPerStep, 2) } ?? "-"])
             }
             print(table.markdown)
         }
@@ -180,8 +175,8 @@ struct BenchGuardCommand: ParsableCommand {
         var table = TextTable(header: ["format", "instrumentation", "ms/step", "overhead"], numericColumns: [2, 3])
         for (kind, times) in rows {
             for (i, t) in times {
-                table.rows.append([kind.rawValue, i.rawValue, String(format: "%.3f", t * 1e3),
-                                   i == .none ? "-" : String(format: "%+.1f%%", 100 * (t / times[0].1 - 1))])
+                table.rows.append([kind.rawValue, i.rawValue, Figures.fixed(t * 1e3, 3),
+                                   i == .none ? "-" : (t >= times[0].1 ? "+" : "") + Figures.fixed(100 * (t / times[0].1 - 1), 1) + "%"])
             }
         }
         print(table.markdown)
@@ -214,8 +209,7 @@ struct StepBenchOptions: ParsableArguments {
 
     func kinds() throws -> [ScalarKind] {
         try formats.split(separator: ",").map { name in
-            guard let k = ScalarKind(rawValue: String(name)) else { throw ValidationError("--formats: '\(name)' is not one of f16, bf16, f32, f64") }
-            return k
+            ScalarKind(format: try Vocabulary.format(String(name), "--formats", among: FloatFormat.arithmetic))!
         }
     }
 }

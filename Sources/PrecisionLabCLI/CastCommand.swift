@@ -20,8 +20,10 @@ struct CastCommand: ParsableCommand {
     @Argument(help: "The input: a .safetensors or .npy file.")
     var input: String
 
-    @Option(name: .long, help: "The target format: f16, bf16, f32, f64, e4m3 or e5m2.")
-    var to: String
+    @Option(help: "The target format: f16, bf16, f32, f64, e4m3 or e5m2 (or another of their names: fp16, half, bfloat16, float8_e4m3fn, ...).")
+    var format: String?
+
+    @Option(name: .customLong("to"), help: .hidden) var oldTo: String?
 
     @Option(name: .long, help: "The output file (.safetensors or .npy); written atomically.")
     var out: String
@@ -35,20 +37,27 @@ struct CastCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON document instead of the table.")
     var json = false
 
+    /// The target format, from --format (or the old --to).
+    func target() throws -> FloatFormat {
+        if format != nil && oldTo != nil { throw ValidationError("give --format or its old spelling --to, not both") }
+        guard let name = format ?? oldTo else { throw ValidationError("name the target format with --format (f16, bf16, f32, f64, e4m3 or e5m2)") }
+        return try Vocabulary.format(name, format == nil ? "--to" : "--format", among: FloatFormat.all)
+    }
+
     func validate() throws {
-        guard let format = FloatFormat(named: to), FloatFormat.all.contains(format) else {
-            throw ValidationError("--to '\(to)' is not a format; use f16, bf16, f32, f64, e4m3 or e5m2")
-        }
+        let format = try target()
         guard let outFormat = try? TensorFileFormat(path: out) else {
             throw ValidationError("--out '\(out)' must end in .safetensors or .npy")
         }
-        if outFormat == .npy && TensorDType(format: format).npyDescr == nil {
+        if outFormat == .npy && TensorDType(format: format)?.npyDescr == nil {
             throw ValidationError("\(format.shortName) cannot be stored in .npy (numpy has no \(format.name)); write .safetensors")
         }
+        Deprecated.note(oldTo, "--to", use: "--format")
     }
 
     func run() throws {
-        let target = FloatFormat(named: to)!
+        let target = try target()
+        let dtype = TensorDType(format: target)!  // every format of FloatFormat.all has a dtype
         let file = try TensorFile(path: input)
         let outFormat = try TensorFileFormat(path: out)
         if outFormat == .npy && file.tensors.count != 1 {
@@ -60,7 +69,7 @@ struct CastCommand: ParsableCommand {
         let caster = TensorCaster(target: target, saturating: saturate, viaFloat32: viaFloat32)
         // npy keeps Fortran order as it is; safetensors is always C order, so Fortran data is transposed.
         let specs = file.tensors.map { view in
-            TensorSpec(name: view.name, dtype: view.dtype.isFloatingPoint ? TensorDType(format: target) : view.dtype,
+            TensorSpec(name: view.name, dtype: view.dtype.isFloatingPoint ? dtype : view.dtype,
                        shape: view.shape, fortranOrder: outFormat == .npy && view.fortranOrder)
         }
         var statistics = [CastStatistics](repeating: CastStatistics(), count: file.tensors.count)
@@ -117,7 +126,7 @@ struct CastReport {
                 }
                 return [row.view.name, Self.shape(row.view.shape), row.view.dtype.rawValue, "\(s.count)",
                         "\(s.becameInfinite)", "\(s.becameNaN)", "\(s.flushedToZero)", "\(s.becameSubnormal)", "\(s.saturated)",
-                        String(format: "%.3g", s.maxRelativeError), s.maxRelativeErrorIndex.map(String.init) ?? "-"]
+                        Figures.significant(s.maxRelativeError, 3), s.maxRelativeErrorIndex.map(String.init) ?? "-"]
             },
             numericColumns: Set(3...10))
         return text + table.plain
@@ -132,7 +141,7 @@ struct CastReport {
                 return .object([
                     ("name", .string(row.view.name)), ("shape", .array(row.view.shape.map(JSONValue.integer))),
                     ("dtype_in", .string(row.view.dtype.rawValue)),
-                    ("dtype_out", .string(row.view.dtype.isFloatingPoint ? TensorDType(format: target).rawValue : row.view.dtype.rawValue)),
+                    ("dtype_out", .string(row.view.dtype.isFloatingPoint ? TensorDType(format: target)!.rawValue : row.view.dtype.rawValue)),
                     ("count", .integer(row.view.count)), ("became_inf", .integer(s.becameInfinite)), ("became_nan", .integer(s.becameNaN)),
                     ("flushed_to_zero", .integer(s.flushedToZero)), ("became_subnormal", .integer(s.becameSubnormal)),
                     ("saturated", .integer(s.saturated)), ("nonfinite_in", .integer(s.nonFiniteInputs)),

@@ -7,7 +7,7 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Check a norm computed by another kernel against the exact norm; the exit code tells CI.",
         discussion: """
-        The expected value is rounded to --format, and its distance from the exact norm correctly rounded to \
+        The expected value is rounded to --format (auto: each tensor's own dtype), and its distance from the exact norm correctly rounded to \
         --format is counted in ulps (steps between adjacent values of the format; 0 means correctly rounded). \
         The check passes when that distance is at most --tolerance-ulps; a NaN or inf passes only against the \
         same. Without --tensor the value is checked against the total norm of all F16/BF16/F32/F64 tensors \
@@ -35,7 +35,7 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("tolerance-ulps"), help: "Allowed distance in ulps of --format.")
     var toleranceUlps = 0.0
 
-    @Option(help: "The format the kernel's result is in: f16, bf16, f32 or f64.")
+    @Option(help: "The format the kernel's result is in: f16, bf16, f32, f64 (or another of their names), or auto: each tensor's own dtype (the total norm: torch's promotion of the tensors' dtypes).")
     var format = "f64"
 
     @Flag(help: "Print one JSON document instead of the table.")
@@ -46,9 +46,7 @@ struct CheckCommand: ParsableCommand {
         guard toleranceUlps.isFinite && toleranceUlps >= 0 else {
             throw ValidationError("--tolerance-ulps must be a finite number >= 0")
         }
-        guard let f = FloatFormat(named: format), FloatFormat.arithmetic.contains(f) else {
-            throw ValidationError("--format '\(format)' is not one of f16, bf16, f32, f64")
-        }
+        if format != "auto" { _ = try Vocabulary.format(format, "--format", among: FloatFormat.arithmetic) }
         guard (expect == nil) != (expectFile == nil) else {
             throw ValidationError("give exactly one of --expect and --expect-file")
         }
@@ -58,7 +56,6 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let order = try parseOrder(ord)
-        let target = FloatFormat(named: format)!
         let inputs = try NormInputs(path: input, tensor: tensor)
         var wanted = [(name: String, expected: Double, buffers: [FloatBuffer])]()
         if let expect {
@@ -75,33 +72,37 @@ struct CheckCommand: ParsableCommand {
                 }
             }
         }
+        let fixed = format == "auto" ? nil : try Vocabulary.format(format, "--format", among: FloatFormat.arithmetic)
         let results = wanted.map { w -> NormCheck in
-            NormCheck(name: w.name, expected: w.expected, exact: FastExactNorm.norm(of: w.buffers, order: order, format: target).value,
-                      format: target, tolerance: toleranceUlps)
+            let target = fixed ?? TorchClipping.promoted(w.buffers.map(\.format))
+            return NormCheck(name: w.name, expected: w.expected, exact: FastExactNorm.norm(of: w.buffers, order: order, format: target).value,
+                             format: target, tolerance: toleranceUlps)
         }
+        let formatName = fixed?.shortName ?? "auto"
         if json {
             print(JSONValue.object([
                 ("ord", order == .infinity ? .string("inf") : .double(order.exponent)),
-                ("format", .string(target.shortName)),
+                ("format", .string(formatName)),
                 ("tolerance_ulps", .double(toleranceUlps)),
                 ("checks", .array(results.map { r in
-                    .object([("name", .string(r.name)), ("expected", .double(r.expected)), ("exact", .double(r.exact)),
+                    .object([("name", .string(r.name)), ("format", .string(r.format.shortName)), ("expected", .double(r.expected)), ("exact", .double(r.exact)),
                              ("ulps", .double(r.distance)), ("pass", .bool(r.passed))])
                 })),
             ]).prettyText())
         } else {
             let table = TextTable(
-                header: ["tensor", "exact (\(target.shortName))", "expected", "ulps", "result"],
-                rows: results.map { [$0.name, ReductionReport.number($0.exact), ReductionReport.number($0.expected),
-                                     ReductionReport.number($0.distance), $0.passed ? "ok" : "FAIL"] },
-                numericColumns: [1, 2, 3])
-            print("\(input): \(order)-norm in \(target.name), tolerance \(ReductionReport.number(toleranceUlps)) ulps\n")
+                header: ["tensor", "format", "exact", "expected", "ulps", "result"],
+                rows: results.map { [$0.name, $0.format.shortName, Figures.exact($0.exact), Figures.exact($0.expected),
+                                     Figures.exact($0.distance), $0.passed ? "ok" : "FAIL"] },
+                numericColumns: [2, 3, 4])
+            let formatText = fixed.map { "in \($0.name)" } ?? "in each tensor's own format"
+            print("\(input): \(order)-norm \(formatText), tolerance \(Figures.exact(toleranceUlps)) ulps\n")
             print(table.markdown)
         }
         let failed = results.filter { !$0.passed }
         if !failed.isEmpty {
             throw CheckFailed(description: "\(failed.count) of \(results.count) check(s) out of tolerance: "
-                + failed.map { "\($0.name) is \(ReductionReport.number($0.distance)) ulps from the exact norm" }.joined(separator: "; "))
+                + failed.map { "\($0.name) is \(Figures.exact($0.distance)) ulps from the exact norm" }.joined(separator: "; "))
         }
     }
 
@@ -128,18 +129,6 @@ struct NormCheck {
     var tolerance: Double
 
     /// Steps between the expected value rounded to the format and the correctly rounded exact norm.
-    var distance: Double {
-        if exact.isNaN || expected.isNaN { return exact.isNaN && expected.isNaN ? 0 : .infinity }
-        if exact.isInfinite || expected.isInfinite { return exact == expected ? 0 : .infinity }
-        let a = format.encode(expected, saturating: false), b = format.encode(exact, saturating: false)
-        func key(_ bits: UInt64) -> Int64 {
-            let sign = UInt64(1) << UInt64(format.bitWidth - 1)
-            let magnitude = Int64(bitPattern: bits & (sign - 1))
-            return bits & sign != 0 ? -magnitude : magnitude
-        }
-        let rounded = format.decode(a)
-        if !rounded.isFinite { return .infinity }
-        return Double((key(a) - key(b)).magnitude)
-    }
+    var distance: Double { UlpDistance.steps(expected, from: exact, in: format) }
     var passed: Bool { distance <= tolerance }
 }

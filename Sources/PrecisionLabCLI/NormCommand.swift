@@ -29,7 +29,7 @@ struct NormCommand: ParsableCommand {
     var algorithms: String?
 
     @Option(help: "Threads (default: one per core).")
-    var threads = ChunkedParallel.defaultThreadCount
+    var threads = Parallel.defaultThreads
 
     @Flag(help: "Print one JSON document instead of the tables.")
     var json = false
@@ -65,7 +65,7 @@ struct NormCommand: ParsableCommand {
 enum NormText {
     static func algorithmsJSON(_ e: NormEvaluation) -> JSONValue {
         .object(e.algorithms.map { a in
-            (a.algorithm.rawValue, .object([
+            (a.algorithm, .object([
                 ("value", .double(a.value)),
                 ("ulps", .double(a.ulps)),
                 ("relative", .double(a.relative)),
@@ -109,8 +109,8 @@ enum NormText {
         if tensors.count > 1 { sections.append((title: "total (\(tensors.count) tensors, \(total.count) values)", evaluation: total)) }
         for section in sections {
             let e = section.evaluation
-            text += "\n## \(section.title)\n\nexact: \(ReductionReport.number(e.exact)) (Float64, correctly rounded)"
-            text += ", \(ReductionReport.number(e.exactInStorage)) in \(e.storage.name)\n\n"
+            text += "\n## \(section.title)\n\nexact: \(Figures.exact(e.exact)) (Float64, correctly rounded)"
+            text += ", \(Figures.exact(e.exactInStorage)) in \(e.storage.name)\n\n"
             if !e.algorithms.isEmpty { text += ReductionReport.algorithmTable(e).markdown + "\n" }
         }
         return text

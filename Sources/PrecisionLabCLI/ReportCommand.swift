@@ -64,7 +64,7 @@ struct ReportCommand: ParsableCommand {
         analysis needs n·u small). Flags: O overflowed (inf or NaN where the norm is finite), U squares below \
         the accumulator's normal range, ! error above the bound.
 
-        \(ReductionReport.algorithmList())
+        \(ReductionReport.algorithmList(ReductionAlgorithm.descriptions))
         ### Fixtures: 2-norm errors (ulps / bound)
 
         Generated from `ReductionFixture.standard` (family, format, length, seed); their exact norms and recorded \
@@ -75,7 +75,7 @@ struct ReportCommand: ParsableCommand {
         if !bench.isEmpty {
             markdown += """
 
-            ### Benchmark: 2-norm of \(benchSize) elements, \(ChunkedParallel.defaultThreadCount) threads
+            ### Benchmark: 2-norm of \(benchSize) elements, \(Parallel.defaultThreads) threads
 
             Medians; "× read time" is the time over a streaming read of the same array measured in the same run.
 

@@ -193,11 +193,7 @@ struct ScalerDiffCommand: ParsableCommand {
 
 /// Text output of the scaler commands.
 enum ScalerText {
-    static func format(_ x: Double) -> String {
-        if x.isNaN || x.isInfinite { return "\(x)" }
-        let e = x.exponent
-        return x == Double(sign: .plus, exponent: e, significand: 1) && abs(e) >= 10 ? "2^\(e)" : "\(x)"
-    }
+    static func format(_ x: Double) -> String { Figures.constant(x, plain: -9...9) }
 
     static func replayTable(_ name: String, overflow: [Bool], replay: ScalerReplay) -> String {
         var table = TextTable(header: ["step", "overflow", "scale", "skipped"], numericColumns: [0, 2])

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
 import PrecisionLab
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct SuiteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,14 +12,32 @@ struct SuiteCommand: ParsableCommand {
 
 /// Where suites are read and results and reports written.
 struct SuitePaths: ParsableArguments {
-    @Option(help: "The directory of suite files (NAME.json).")
-    var suites = "fixtures/suites"
+    @Option(help: "The directory of suite files (NAME.json). (default: $PRECISIONLAB_HOME/fixtures/suites, else ./fixtures/suites, else the lab's own next to this binary)")
+    var suites: String?
 
-    @Option(help: "The directory of results and reports.")
+    @Option(help: "The directory of results and reports (relative to the current directory).")
     var out = "reports"
+
+    /// The directory of suite files: --suites, else the first of `SuiteLocation`'s places that exists.
+    var suiteDirectory: String {
+        get throws {
+            if let suites { return suites }
+            let tried = SuiteLocation.candidates(environment: ProcessInfo.processInfo.environment, executable: Self.executable)
+            guard let found = SuiteLocation.directory(environment: ProcessInfo.processInfo.environment, executable: Self.executable) else {
+                throw InputError("no suite directory found (tried \(tried.joined(separator: ", "))); pass --suites DIR or set PRECISIONLAB_HOME")
+            }
+            return found
+        }
+    }
+
+    /// This executable's path (Linux: /proc/self/exe; elsewhere the bundle's).
+    static var executable: String? {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? Bundle.main.executablePath
+    }
 
     /// The suite named `name` (or the file `name` when it ends in .json), and where it was read from.
     func load(_ name: String) throws -> (spec: SuiteSpec, path: String) {
+        let suites = name.hasSuffix(".json") ? "" : try suiteDirectory
         let path = name.hasSuffix(".json") ? name : "\(suites)/\(name).json"
         guard FileManager.default.fileExists(atPath: path) else {
             throw InputError(path, "no such suite (see 'precision-lab suite list --suites \(suites)')")
@@ -31,36 +46,24 @@ struct SuitePaths: ParsableArguments {
         do { return (try SuiteSpec(json: text, path: path), path) } catch let error as SuiteError { throw InputError(error.description) }
     }
 
-    func prepareOutput() throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw InputError(out, "is not a directory") }
-        } else {
-            do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-                throw InputError(out, "cannot create the directory")
-            }
-        }
+    /// The workspace of a suite (or shard) in `--out`, created when missing.
+    func workspace(_ suite: String, shard: SuiteShard? = nil) throws -> SuiteWorkspace {
+        let workspace = SuiteWorkspace(directory: out, suite: suite, shard: shard)
+        try Self.input { try workspace.prepare() }
+        return workspace
     }
 
-    /// Writes `<out>/<suite>.md` and its charts in `<out>/<suite>/` (removing charts of earlier runs no longer there).
-    func writeReport(_ results: [RunResult], spec: SuiteSpec, source: String) throws -> String {
-        let lab = FileManager.default.fileExists(atPath: "\(out)/lab.md") ? "lab.md" : nil
+    /// Writes `<out>/<suite>.md` and its charts in `<out>/<suite>/`.
+    func writeReport(_ results: [RunResult], spec: SuiteSpec, source: String, workspace: SuiteWorkspace) throws -> String {
         let context = SuiteResultSet.context(spec, source: source, version: PrecisionLabVersion.string, date: Self.today(),
-                                             machine: MachineInfo.description, labReport: lab)
-        let report = SuiteReport.render(results, context: context, chartDirectory: spec.name)
-        let chartDirectory = "\(out)/\(spec.name)"
-        try? FileManager.default.createDirectory(atPath: chartDirectory, withIntermediateDirectories: true)
-        var written = Set<String>()
-        for chart in report.charts {
-            try writeAtomically(chart.svg, to: "\(out)/\(chart.path)")
-            written.insert(URL(fileURLWithPath: chart.path).lastPathComponent)
-        }
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: chartDirectory)) ?? [] where name.hasSuffix(".svg") && !written.contains(name) {
-            try? FileManager.default.removeItem(atPath: "\(chartDirectory)/\(name)")
-        }
-        let path = "\(out)/\(spec.name).md"
-        try writeAtomically(report.markdown, to: path)
-        return path
+                                             machine: MachineInfo.description, labReport: workspace.hasLabReport ? "lab.md" : nil)
+        let report = SuiteReport.render(results, analysis: SuiteAnalysis(results), context: context, chartDirectory: spec.name)
+        return try Self.input { try workspace.writeReport(markdown: report.markdown, charts: report.charts.map { ($0.path, $0.svg) }) }
+    }
+
+    /// A suite error as bad input (exit 2).
+    static func input<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as SuiteError { throw InputError(e.description) }
     }
 
     /// Today's date (UTC), as the report's header states it.
@@ -72,15 +75,7 @@ struct SuitePaths: ParsableArguments {
         return formatter.string(from: Date())
     }
 
-    /// The timings in `path`, none if it is missing (timings are informative only).
-    static func timings(_ path: String) -> [RunTiming] {
-        RunTiming.parse((try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
-    }
-
-    static func read(_ path: String) throws -> String {
-        guard FileManager.default.fileExists(atPath: path) else { throw InputError(path, "no such file") }
-        do { return try String(contentsOfFile: path, encoding: .utf8) } catch { throw InputError(path, "cannot be read as UTF-8 text") }
-    }
+    static func read(_ path: String) throws -> String { try input { try SuiteWorkspace.read(path) } }
 }
 
 struct SuiteListCommand: ParsableCommand {
@@ -89,11 +84,12 @@ struct SuiteListCommand: ParsableCommand {
     @OptionGroup var paths: SuitePaths
 
     func run() throws {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: paths.suites)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
-        guard !names.isEmpty else { throw InputError(paths.suites, "no suite files (NAME.json) here") }
+        let directory = try paths.suiteDirectory
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+        guard !names.isEmpty else { throw InputError(directory, "no suite files (NAME.json) here") }
         var table = TextTable(header: ["suite", "runs", "blocks", "description"], numericColumns: [1])
         for name in names {
-            let (spec, _) = try paths.load("\(paths.suites)/\(name)")
+            let (spec, _) = try paths.load("\(directory)/\(name)")
             table.rows.append([spec.name, "\(SuiteRun.expand(spec).count)", spec.blocks.map(\.name).joined(separator: ", "), spec.description])
         }
         print(table.plain, terminator: "")
@@ -116,7 +112,7 @@ struct SuiteRunCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "The suite's name (fixtures/suites/NAME.json) or a suite file.")
+    @Argument(help: "The suite's name (NAME.json in the suite directory, see --suites) or a suite file.")
     var suite: String
 
     @OptionGroup var paths: SuitePaths
@@ -125,8 +121,7 @@ struct SuiteRunCommand: ParsableCommand {
     var shard: String?
 
     @Option(help: "Runs at a time (default: SLURM_CPUS_PER_TASK, else the machine's cores).")
-    var threads: Int = Int(ProcessInfo.processInfo.environment["SLURM_CPUS_PER_TASK"] ?? "").flatMap { $0 > 0 ? $0 : nil }
-        ?? ProcessInfo.processInfo.activeProcessorCount
+    var threads: Int = Parallel.defaultThreads
 
     @Flag(help: "Ignore (and delete) the results of an interrupted run.")
     var fresh = false
@@ -145,65 +140,29 @@ struct SuiteRunCommand: ParsableCommand {
         }
         let runs = SuiteRun.expand(spec)
         let mine = SuiteRunner.shard(runs, index: shard?.index ?? 0, count: shard?.count ?? 1)
-        try paths.prepareOutput()
-        let stem = "\(paths.out)/\(spec.name)" + (shard.map { ".shard-\($0.index)-of-\($0.count)" } ?? "")
-        let resultsPath = stem + ".results.jsonl", partialPath = stem + ".results.partial.jsonl"
-        let timingsPath = stem + ".timings.jsonl", partialTimingsPath = stem + ".timings.partial.jsonl"
-        if fresh {
-            try? FileManager.default.removeItem(atPath: partialPath)
-            try? FileManager.default.removeItem(atPath: partialTimingsPath)
-        }
-        var done = [RunResult]()
-        if FileManager.default.fileExists(atPath: partialPath) {
-            do {
-                done = try SuiteResultSet.parsePartial(try SuitePaths.read(partialPath), path: partialPath)
-                try SuiteResultSet.check(done, against: runs, suite: spec.name, path: partialPath)
-            } catch let e as ResultsError {
-                throw InputError("\(e.description) (pass --fresh to start over)")
-            } catch let e as SuiteError {
-                throw InputError("\(e.description) (pass --fresh to start over)")
-            }
-            let wanted = Set(mine.map(\.index))
-            done = done.filter { wanted.contains($0.index) }
-            // Rewrite the partial file with its complete lines only, so appends start on a fresh line.
-            try writeAtomically(ResultsFile.text(done), to: partialPath)
-        }
-        // The timings of the finished runs only, rewritten whole, so appends start on a fresh line.
-        let finished = Set(done.map(\.index))
-        let kept = SuitePaths.timings(partialTimingsPath).filter { finished.contains($0.index) }
-        try writeAtomically(RunTiming.text(kept), to: partialTimingsPath)
+        let workspace = try paths.workspace(spec.name, shard: shard)
+        let done = try SuitePaths.input { try workspace.resume(runs: runs, mine: mine, fresh: fresh) }
         let shardText = shard.map { ", shard \($0) (\(mine.count) runs)" } ?? ""
-        let resumed = done.isEmpty ? "" : ", \(done.count) already done (resumed from \(partialPath))"
+        let resumed = done.isEmpty ? "" : ", \(done.count) already done (resumed from \(workspace.partialPath))"
         if Terminal.stderrIsTerminal { Terminal.stderr("suite \(spec.name): \(runs.count) runs\(shardText)\(resumed)") }
-        let results = try LineAppender.with(partialPath) { resultLines in
-            try LineAppender.with(partialTimingsPath) { timingLines in
-                let progress = ProgressCounter(done: done.count)
-                let results: [RunResult]
-                do {
-                    results = try SuiteRunner.run(mine, threads: threads, done: done) { result, seconds in
-                        resultLines.append(result.json.compactText)
-                        timingLines.append(RunTiming(index: result.index, id: result.id, seconds: seconds).json.compactText)
-                        Terminal.progress("suite \(spec.name): \(progress.step()) of \(mine.count) runs, last \(result.id)")
-                    }
-                } catch let e as SuiteError {
-                    Terminal.endProgress()
-                    throw InputError(source, e.description + " (finished runs are kept in \(partialPath))")
+        let results = try workspace.appending { record in
+            let progress = ProgressCounter(done: done.count)
+            defer { Terminal.endProgress() }
+            do {
+                return try SuiteRunner.run(mine, threads: threads, done: done) { result, seconds in
+                    record(result, seconds)
+                    Terminal.progress("suite \(spec.name): \(progress.step()) of \(mine.count) runs, last \(result.id)")
                 }
-                Terminal.endProgress()
-                return results
+            } catch let e as SuiteError {
+                throw InputError(source, e.description + " (finished runs are kept in \(workspace.partialPath))")
             }
         }
-        let timings = SuitePaths.timings(partialTimingsPath)
-        try writeAtomically(ResultsFile.text(results), to: resultsPath)
-        try writeAtomically(RunTiming.text(timings), to: timingsPath)
-        try? FileManager.default.removeItem(atPath: partialPath)
-        try? FileManager.default.removeItem(atPath: partialTimingsPath)
-        var written = [resultsPath, timingsPath]
-        if shard == nil { written.append(try paths.writeReport(results, spec: spec, source: source)) }
+        var written = try SuitePaths.input { try workspace.finish(results) }
+        if shard == nil { written.append(try paths.writeReport(results, spec: spec, source: source, workspace: workspace)) }
         let seconds = (ContinuousClock.now - started).inSeconds
-        print("suite \(spec.name): \(results.count) runs\(shardText)\(resumed) in \(BenchmarkReport.fixed(seconds, 1)) s; wrote \(written.joined(separator: ", "))")
+        print("suite \(spec.name): \(results.count) runs\(shardText)\(resumed) in \(Figures.fixed(seconds, 1)) s; wrote \(written.joined(separator: ", "))")
         if shard == nil {
-            for finding in SuiteReport.findings(results) { print("- " + finding.replacingOccurrences(of: "**", with: "")) }
+            for finding in SuiteAnalysis.findings(results) { print("- " + finding.replacingOccurrences(of: "**", with: "")) }
         } else {
             print("join the shards with: precision-lab suite merge \(paths.out)/\(spec.name).shard-*-of-\(shard!.count).results.jsonl")
         }
@@ -247,56 +206,10 @@ struct SuiteMergeCommand: ParsableCommand {
         do { merged = try SuiteResultSet.merge(shards, runs: SuiteRun.expand(spec), suite: spec.name) } catch let e as SuiteError {
             throw InputError(e.description)
         }
-        try paths.prepareOutput()
-        let resultsPath = "\(paths.out)/\(spec.name).results.jsonl", timingsPath = "\(paths.out)/\(spec.name).timings.jsonl"
-        var timings = [RunTiming]()
-        for path in results where path.hasSuffix(".results.jsonl") {
-            let timingPath = String(path.dropLast(".results.jsonl".count)) + ".timings.jsonl"
-            timings += SuitePaths.timings(timingPath)
-        }
-        try writeAtomically(ResultsFile.text(merged), to: resultsPath)
-        var written = [resultsPath]
-        if !timings.isEmpty {
-            try writeAtomically(RunTiming.text(timings), to: timingsPath)
-            written.append(timingsPath)
-        }
-        written.append(try paths.writeReport(merged, spec: spec, source: source))
+        let workspace = try paths.workspace(spec.name)
+        var written = try SuitePaths.input { try workspace.finishMerged(merged, shardFiles: results) }
+        written.append(try paths.writeReport(merged, spec: spec, source: source, workspace: workspace))
         print("suite \(spec.name): \(merged.count) runs from \(results.count) file(s); wrote \(written.joined(separator: ", "))")
-    }
-}
-
-/// Appends whole lines to a file (O_APPEND, one write per line), so an interrupted run leaves complete lines.
-final class LineAppender: @unchecked Sendable {
-    private let fd: Int32
-    private let path: String
-    /// After a failed write no more lines are appended (they would follow a cut one).
-    private var broken = false
-
-    private init(_ path: String) throws {
-        self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw InputError(path, "cannot be opened for appending") }
-    }
-
-    deinit { close(fd) }
-
-    static func with<T>(_ path: String, _ body: (LineAppender) throws -> T) throws -> T { try body(try LineAppender(path)) }
-
-    func append(_ line: String) {
-        guard !broken else { return }
-        let bytes = Array((line + "\n").utf8)
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 {  // disk full: the cut line is dropped on resume, and the runs after it rerun
-                    broken = true
-                    break
-                }
-                offset += n
-            }
-        }
     }
 }
 

@@ -27,21 +27,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "mlp, rnn, lstm or transformer (default: the task's).") var model: String?
     @Option(help: "f64, f32, f16, bf16, mixed-f16 or mixed-bf16.") var policy: String = "f32"
     @Option(help: "Matmul accumulator: wide (Float32 for 16-bit) or storage.") var accumulate: String = "wide"
-    @Option(help: "none, static, torch, deepspeed, megatron, apex, jmp or amax.") var scaler: String = "none"
+    @Option(help: "none, static (at --static-scale), static:SCALE, torch, deepspeed, megatron, apex, jmp or amax.") var scaler: String = "none"
     @Option(help: "The scale of --scaler static.") var staticScale: Double = 1024
     @OptionGroup var scalerOptions: ScalerOptions
     @Option(help: "elementwise (any inf/NaN) or deepspeed-fp32-sum (DeepSpeed's check, false alarms included).")
     var overflowCheck: String = "elementwise"
-    @Option(help: "none, global-norm, value, per-tensor, agc, block-rms, zclip or autoclip.") var clip: String = "none"
-    @Option(help: "Clipping threshold (max_norm; the value of value clipping; the RMS of block-rms; ZClip's cap).")
-    var maxNorm: Double = 1
-    @Option(help: "pytorch or optax arithmetic for the clipper.") var clipSemantics: String = "pytorch"
-    @Option(help: "The clipper's norm: pytorch, optax, exact or a reduction algorithm (e.g. naive: accumulated in the storage format).")
-    var clipNorm: String?
-    @Option(help: "Order of the clipping norm.") var normType: Double = 2
-    @Option(help: "AGC's ratio.") var clipping: Double = 0.01
-    @Flag(help: "Stop with exit code 1 and PyTorch's message when the clipping norm is inf or NaN (global-norm).")
-    var errorIfNonfinite = false
+    @Option(help: "The clipper: none, global-norm, value, per-tensor, agc, block-rms, zclip or autoclip.") var clip: String = "none"
+    @OptionGroup var clipper: ClipperOptions
     @Option(help: "sgd (momentum 0.9) or adam.") var optimizer: String = "sgd"
     @Option(help: "Learning rate.") var lr: Double = 0.05
     @Option(help: "Steps.") var steps: Int = 300
@@ -72,37 +64,18 @@ struct TrainCommand: ParsableCommand {
         guard let accumulator = MatmulAccumulator(rawValue: accumulate) else { throw ValidationError("--accumulate must be wide or storage") }
         policy.accumulator = accumulator
         c.policy = policy
-        switch scaler {
-        case "none": break
-        case "static": c.staticScale = staticScale
-        default:
-            guard let kind = LossScalerKind(rawValue: scaler) else {
-                throw ValidationError("--scaler must be none, static, \(LossScalerKind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            c.scaler = kind
+        guard let choice = scaler == "static" ? LossScalerChoice.fixed(staticScale) : LossScalerChoice(scaler) else {
+            throw ValidationError("--scaler must be one of \(LossScalerChoice.syntax), or static with --static-scale")
+        }
+        c.scaler = choice
+        if let kind = choice.kind {
             c.scalerOptions = scalerOptions.options
             do { _ = try kind.make(c.scalerOptions) } catch { throw ValidationError("\(error)") }
         }
         guard let check = OverflowCheck(rawValue: overflowCheck) else { throw ValidationError("--overflow-check must be elementwise or deepspeed-fp32-sum") }
         c.overflowCheck = check
         c.skipNonFinite = skipNonfinite
-        guard let method = ClipMethod(rawValue: clip) else {
-            throw ValidationError("--clip must be one of \(ClipMethod.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        var clipper = ClipperConfiguration(method: method)
-        guard let semantics = ClipSemantics(name: clipSemantics) else { throw ValidationError("--clip-semantics must be pytorch or optax") }
-        clipper.semantics = semantics
-        clipper.maxNorm = maxNorm
-        clipper.order = normType
-        clipper.clipping = clipping
-        clipper.errorIfNonFinite = errorIfNonfinite
-        if let clipNorm {
-            guard let parsed = ClipNorm.named(clipNorm, threads: 1) else {
-                throw ValidationError("--clip-norm '\(clipNorm)' is not pytorch, optax, exact or a reduction algorithm")
-            }
-            clipper.norm = parsed
-        }
-        c.clip = clipper
+        c.clip = try clipper.configuration(method: clip, allowed: ClipMethod.allCases, threads: 1)
         guard let optimizerKind = TrainingConfiguration.OptimizerKind(rawValue: optimizer) else { throw ValidationError("--optimizer must be sgd or adam") }
         c.optimizer = optimizerKind
         c.learningRate = lr
@@ -124,6 +97,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         _ = try configuration()
+        clipper.warnAboutOldSpellings()
         if let telemetry { try checkOutputPath(telemetry) }
     }
 
@@ -145,18 +119,16 @@ struct TrainCommand: ParsableCommand {
         }
         Terminal.endProgress()
         if let telemetry {
-            try AtomicFile.writeText(path: telemetry, contents: summary.records.map { TrainText.jsonLine($0) }.joined())
+            try AtomicFile.writeText(path: telemetry, contents: zip(summary.records, summary.stepSeconds).map { TrainText.jsonLine($0, seconds: $1) }.joined())
         }
         print(json ? TrainText.summaryJSON(c, summary) : TrainText.summary(c, summary))
     }
 }
 
 enum TrainText {
-    static func short(_ x: Double) -> String {
-        x.isFinite ? String(format: "%.6g", x) : (x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf"))
-    }
+    static func short(_ x: Double) -> String { Figures.significant(x, 6) }
 
-    static func record(_ r: StepRecord) -> JSONValue {
+    static func record(_ r: StepRecord, seconds: Double) -> JSONValue {
         .object([
             ("step", .integer(r.step)), ("loss", .double(r.loss)), ("scale", .double(r.scale)), ("skipped", .bool(r.skipped)),
             ("clip_coef", r.clipCoefficient.map(JSONValue.double) ?? .null),
@@ -166,11 +138,11 @@ enum TrainText {
             ("underflow_fraction", .double(r.underflowFraction)), ("headroom_log2", .double(r.headroom)),
             ("overflow_by_layer", .object(r.overflowByLayer.map { ($0.layer, JSONValue.integer($0.count)) })),
             ("nonfinite_origin", r.nonFiniteOrigin.map(JSONValue.string) ?? .null),
-            ("time_ms", .double((r.seconds * 1e6).rounded() / 1e3)),
+            ("time_ms", .double((seconds * 1e6).rounded() / 1e3)),
         ])
     }
 
-    static func jsonLine(_ r: StepRecord) -> String { record(r).compactText + "\n" }
+    static func jsonLine(_ r: StepRecord, seconds: Double) -> String { record(r, seconds: seconds).compactText + "\n" }
 
     static func mean(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count) }
 
@@ -187,7 +159,7 @@ enum TrainText {
     }
 
     static func summary(_ c: TrainingConfiguration, _ s: TrainingSummary) -> String {
-        let scalerName = c.scaler?.rawValue ?? (c.staticScale.map { "static \(short($0))" } ?? "none")
+        let scalerName = c.scaler.fixedScale.map { "static \(short($0))" } ?? c.scaler.description
         let faults = c.faults.isEmpty ? "" : ", faults \(c.faults.map(\.description).joined(separator: " "))"
         var lines = ["\(c.task.rawValue) / \(c.model.rawValue), policy \(c.policy) (matmul accumulator \(c.policy.accumulator.rawValue)), "
                      + "scaler \(scalerName), clip \(c.clip.method.rawValue), \(c.optimizer.rawValue) lr \(short(c.learningRate)), \(c.steps) steps, seed \(c.seed)\(faults)"]

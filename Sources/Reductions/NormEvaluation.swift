@@ -1,50 +1,10 @@
 import Base
 import Formats
 import Reference
+import Results
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// One algorithm's norm measured against the exact one.
-public struct AlgorithmEvaluation: Sendable {
-    public let algorithm: ReductionAlgorithm
-    /// The algorithm's result (its Double value, in `output`).
-    public let value: Double
-    public let accumulator: FloatFormat
-    public let output: FloatFormat
-    /// |value - exact norm| (inf when only one of them is finite or NaN).
-    public let error: Double
-    /// The error in ulps of the output format at the exact norm.
-    public let ulps: Double
-    /// The error relative to the exact norm.
-    public let relative: Double
-    /// Bits of the output format's precision lost beyond its own rounding: clamp(p + log2(relative), 0, p).
-    public let bitsLost: Double
-    /// The result is inf or NaN while the exact norm is finite.
-    public let overflowed: Bool
-    /// Squares of the smallest inputs fell below the accumulator's normal range.
-    public let underflowed: Bool
-    /// The a-priori bound on the error (inf when the analysis states none).
-    public let bound: Double
-    public let boundUlps: Double
-    /// Why no bound is stated, if none is.
-    public let boundNote: String?
-    /// Whether the error is within the bound: nil when the bound does not apply (overflow, or inf/NaN inputs).
-    public let withinBound: Bool?
-}
-
-/// A norm's exact value and every requested algorithm's result, for one tensor or a list of them.
-public struct NormEvaluation: Sendable {
-    public let order: NormOrder
-    public let count: Int
-    public let storage: FloatFormat
-    /// The norm correctly rounded to Float64.
-    public let exact: Double
-    /// The norm correctly rounded to the storage format.
-    public let exactInStorage: Double
-    public let exactPath: FastExactNorm.Path
-    public let algorithms: [AlgorithmEvaluation]
-}
 
 public enum NormEvaluator {
     /// The exact norm of all elements of `buffers` together and each algorithm's result (algorithms that do not
@@ -66,17 +26,16 @@ public enum NormEvaluator {
             if exact.isFinite, value.isFinite, let reference {
                 error = BigFloat(value).subtracting(reference.norm, precision: 256).magnitude.doubleValue(rounding: .up)
                 relative = exact == 0 ? (error == 0 ? 0 : .infinity) : error / reference.norm.doubleValue()
-                ulps = error / output.ulp(of: exact)
+                ulps = UlpDistance.ulps(ofError: error, at: exact, in: output)
             } else {
-                let same = value.bitPattern == exact.bitPattern || (value.isNaN && exact.isNaN)
-                error = same ? 0 : .infinity
+                error = UlpDistance.error(value, from: exact, in: output).magnitude  // 0 or inf: a non-finite value or norm
                 relative = error
                 ulps = error
             }
             let bitsLost: Double = relative == 0 ? 0 : min(Double(output.precision), max(0, Double(output.precision) + log2(relative)))
             let overflowed = exact.isFinite && !value.isFinite
             return AlgorithmEvaluation(
-                algorithm: algorithm, value: value, accumulator: algorithm.accumulator(for: source), output: output,
+                algorithm: algorithm.rawValue, value: value, accumulator: algorithm.accumulator(for: source), output: output,
                 error: error, ulps: ulps, relative: relative, bitsLost: relative.isNaN ? Double(output.precision) : bitsLost,
                 overflowed: overflowed,
                 underflowed: algorithm.underflows(storage: storage, order: order, smallestNonzero: smallest, largest: largest),
@@ -84,7 +43,7 @@ public enum NormEvaluator {
                 withinBound: overflowed || !exact.isFinite ? nil : error <= boundValue)
         }
         return NormEvaluation(order: order, count: source.count, storage: storage, exact: exact, exactInStorage: exactInStorage,
-                              exactPath: path, algorithms: evaluations)
+                              exactPath: path.rawValue, algorithms: evaluations)
     }
 
     /// The exact reduction S and the real norm to 256 bits (nil for inf/NaN norms). For a non-integer p the norm
@@ -121,4 +80,9 @@ public enum NormEvaluator {
         let b = bound.normBound(order: order, reduction: s, absolute: a.isFinite ? a : .greatestFiniteMagnitude)
         return b * Double(sign: .plus, exponent: order == .two ? k : 2 * k, significand: 1) + bound.finalUnderflow
     }
+}
+
+extension AlgorithmEvaluation {
+    /// The evaluated algorithm of the zoo.
+    public var reductionAlgorithm: ReductionAlgorithm { ReductionAlgorithm(rawValue: algorithm)! }
 }

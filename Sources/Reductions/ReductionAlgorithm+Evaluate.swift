@@ -104,40 +104,50 @@ extension ReductionAlgorithm {
             }
             return finish(s + c, order)
         case .dot2:
-            var s: A = 0, c: A = 0
-            x.forEach { v in
-                let a = A(exactly: v, widening: ())
-                let p: A, r: A
-                if order == .two {
-                    p = a * a
-                    r = fusedMultiplyAdd(a, a, -p)
-                } else {
-                    p = a.magnitude
-                    r = 0
-                }
-                let t = s + p
-                let virtualP = t - s
-                let q = (s - (t - virtualP)) + (p - virtualP)
-                s = t
-                c += q + r
-            }
-            return finish(s + c, order)
+            return dot2(A.self, x, order)
         case .scaledTwoPass:
-            var largest: A = 0, nan = false
-            x.forEach { v in if v.isNaN { nan = true } else { largest = Swift.max(largest, A(exactly: v.magnitude, widening: ())) } }
-            if nan { return .nan }
-            if largest == 0 || !largest.isFinite { return largest.doubleValue }
-            var s: A = 0
-            x.forEach { v in
-                let t = A(exactly: v, widening: ()) / largest
-                s += t * t
-            }
-            return (largest * s.squareRoot()).doubleValue
+            return scaledTwoPass(A.self, x)
         case .blue:
             return blueNorm(A.self, x)
         case .blockedSIMD, .normOfNorms:
             preconditionFailure("handled in evaluate")
         }
+    }
+
+    /// Ogita, Rump and Oishi's Dot2 (Sum2 of the squares' TwoProduct parts, by FMA), in the accumulator format.
+    private func dot2<A: AccumulatorScalar>(_: A.Type, _ x: ReductionSource, _ order: NormOrder) -> Double {
+        var s: A = 0, c: A = 0
+        x.forEach { v in
+            let a = A(exactly: v, widening: ())
+            let p: A, r: A
+            if order == .two {
+                p = a * a
+                r = fusedMultiplyAdd(a, a, -p)
+            } else {
+                p = a.magnitude
+                r = 0
+            }
+            let t = s + p
+            let virtualP = t - s
+            let q = (s - (t - virtualP)) + (p - virtualP)
+            s = t
+            c += q + r
+        }
+        return finish(s + c, order)
+    }
+
+    /// Two passes: the largest magnitude m, then m·sqrt(Σ(x/m)²) (no overflow or underflow of the squares).
+    private func scaledTwoPass<A: AccumulatorScalar>(_: A.Type, _ x: ReductionSource) -> Double {
+        var largest: A = 0, nan = false
+        x.forEach { v in if v.isNaN { nan = true } else { largest = Swift.max(largest, A(exactly: v.magnitude, widening: ())) } }
+        if nan { return .nan }
+        if largest == 0 || !largest.isFinite { return largest.doubleValue }
+        var s: A = 0
+        x.forEach { v in
+            let t = A(exactly: v, widening: ()) / largest
+            s += t * t
+        }
+        return (largest * s.squareRoot()).doubleValue
     }
 
     /// LAPACK 3.10's nrm2 (Anderson, "Algorithm 978: Safe scaling in the Level 1 BLAS"), with the constants of

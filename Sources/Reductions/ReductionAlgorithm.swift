@@ -1,5 +1,6 @@
 import Base
 import Formats
+import Results
 import Reference
 
 /// The algorithm zoo: named, deterministic norm algorithms, each with a stated accumulation order and
@@ -86,6 +87,15 @@ public enum ReductionAlgorithm: String, CaseIterable, Sendable {
         default:
             let accumulator = accumulator(for: storage)
             return accumulator == .float80 ? .float64 : accumulator
+        }
+    }
+}
+
+extension ReductionAlgorithm {
+    /// Every algorithm as a report describes it.
+    public static var descriptions: [AlgorithmDescription] {
+        allCases.map { a in
+            AlgorithmDescription(name: a.rawValue, summary: a.summary, accumulators: FloatFormat.arithmetic.map { ($0, a.accumulator(for: $0)) })
         }
     }
 }

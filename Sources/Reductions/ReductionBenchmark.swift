@@ -1,21 +1,12 @@
 import Base
 import Formats
 import Reference
+import Results
 
 /// Throughput of the reductions on one large array per input format, next to a streaming read of the same
 /// array measured in the same run (the memory-bandwidth baseline). Computing only: printing is the CLI's.
 public enum ReductionBenchmark {
-    public struct Row: Sendable, Equatable {
-        public var format: FloatFormat
-        /// An algorithm name, "read" for the streaming read, or "exact" for the correctly rounded norm.
-        public var algorithm: String
-        /// Median wall time of one pass over the array.
-        public var seconds: Double
-        public var count: Int
-        public var bytes: Int
-        public var nanosecondsPerElement: Double { seconds * 1e9 / Double(max(count, 1)) }
-        public var gigabytesPerSecond: Double { Double(bytes) / seconds / 1e9 }
-    }
+    public typealias Row = BenchmarkRow
 
     /// The array the benchmark reduces: seeded normal-like values (a sum of uniforms), scaled to 1e-3 as
     /// gradients are, stored in `format`.

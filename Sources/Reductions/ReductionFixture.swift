@@ -1,42 +1,8 @@
 import Base
 import Formats
+import Results
 
-/// An adversarial input for the reductions, generated from a family, a format, a length and a seed: the
-/// fixtures of `fixtures/reductions/` are these specs plus their exact norms and recorded errors.
-public struct ReductionFixture: Sendable, Hashable {
-    public enum Family: String, CaseIterable, Sendable {
-        /// Every element finite, every square past the format's largest finite value.
-        case overflowSquares = "overflow-squares"
-        /// Ones: a running sum in the storage format stops growing (fp16 at 2048, bf16 at 256, fp32 at 2^24).
-        case stagnation
-        /// Only subnormal values.
-        case subnormalOnly = "subnormal-only"
-        /// Magnitudes log-uniform over 40 decades (the whole range for Float16, which has 12).
-        case mixedMagnitudes = "mixed-magnitudes"
-        /// One value near the largest finite among values near the smallest normal.
-        case outlier
-        /// Gradient-like values (a sum of three uniforms, scale 1e-3) with one inf.
-        case withInfinity = "with-inf"
-        /// Gradient-like values with one NaN.
-        case withNaN = "with-nan"
-        /// Gradient-like values, the everyday case.
-        case gradients
-    }
-
-    public var name: String
-    public var family: Family
-    public var format: FloatFormat
-    public var count: Int
-    public var seed: UInt64
-
-    public init(name: String? = nil, family: Family, format: FloatFormat, count: Int, seed: UInt64) {
-        self.name = name ?? "\(format.shortName)-\(family.rawValue)"
-        self.family = family
-        self.format = format
-        self.count = count
-        self.seed = seed
-    }
-
+extension ReductionFixture {
     /// The lab's fixture set: every family in every arithmetic format, with the long stagnation vectors the
     /// issue asks for (70,000 ones in fp16, 20M in fp32).
     public static let standard: [ReductionFixture] = FloatFormat.arithmetic.flatMap { format in

@@ -1,4 +1,5 @@
 import Formats
+import Results
 
 extension FormatConformance {
     /// The lab's own implementations of every conversion into `format`, from Double and from Float.

@@ -1,18 +1,5 @@
 import Formats
-
-/// The result of one conformance check: how many cases were compared with MPFR and how many disagreed.
-public struct ConformanceResult: Sendable, Equatable {
-    public var check: String
-    public var format: FloatFormat
-    public var cases: Int
-    public var mismatches: Int
-    /// The first few disagreements, spelled out.
-    public var examples: [String]
-    /// False for checks of other code (Swift's own Float16 fma): a mismatch there is a finding about that
-    /// code, not a failure of the lab.
-    public var testsLab: Bool = true
-    public var passed: Bool { mismatches == 0 }
-}
+import Results
 
 /// Checks the lab's formats against MPFR: exhaustively where the format is small, on seeded random and edge
 /// cases where it is not. The implementation under test is passed in as closures, so a test can also show that

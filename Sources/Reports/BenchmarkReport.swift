@@ -1,17 +1,18 @@
+import Base
 import Formats
-import Reductions
+import Results
 
 /// Tables of `precision-lab bench reductions`.
 public enum BenchmarkReport {
     /// One row per (format, algorithm): median ms, ns/element, GB/s, and the time as a multiple of the
     /// streaming read of the same array.
-    public static func table(_ rows: [ReductionBenchmark.Row]) -> TextTable {
+    public static func table(_ rows: [BenchmarkRow]) -> TextTable {
         TextTable(
             header: ["format", "algorithm", "ms", "ns/element", "GB/s", "× read time"],
             rows: rows.map { row in
                 let read = rows.first { $0.format == row.format && $0.algorithm == "read" }
-                return [row.format.shortName, row.algorithm, fixed(row.seconds * 1e3, 2), fixed(row.nanosecondsPerElement, 3),
-                        fixed(row.gigabytesPerSecond, 2), read.map { fixed(row.seconds / $0.seconds, 2) } ?? ""]
+                return [row.format.shortName, row.algorithm, Figures.fixed(row.seconds * 1e3, 2), Figures.fixed(row.nanosecondsPerElement, 3),
+                        Figures.fixed(row.gigabytesPerSecond, 2), read.map { Figures.fixed(row.seconds / $0.seconds, 2) } ?? ""]
             },
             numericColumns: [2, 3, 4, 5]
         )
@@ -19,7 +20,7 @@ public enum BenchmarkReport {
 
     /// The acceptance ratios per format: the fastest wide-accumulator norm's bandwidth as a fraction of the
     /// streaming read's, and the exact norm's time as a multiple of the fastest norm's.
-    public static func summary(_ rows: [ReductionBenchmark.Row]) -> TextTable {
+    public static func summary(_ rows: [BenchmarkRow]) -> TextTable {
         let formats = rows.reduce(into: [FloatFormat]()) { if !$0.contains($1.format) { $0.append($1.format) } }
         return TextTable(
             header: ["format", "read GB/s", "fastest norm", "its GB/s", "% of read", "exact GB/s", "exact ÷ fastest"],
@@ -29,26 +30,12 @@ public enum BenchmarkReport {
                       let exact = mine.first(where: { $0.algorithm == "exact" }),
                       let fastest = mine.filter({ $0.algorithm != "read" && $0.algorithm != "exact" }).min(by: { $0.seconds < $1.seconds })
                 else { return nil }
-                return [format.shortName, fixed(read.gigabytesPerSecond, 2), fastest.algorithm, fixed(fastest.gigabytesPerSecond, 2),
-                        fixed(100 * read.seconds / fastest.seconds, 1), fixed(exact.gigabytesPerSecond, 2),
-                        fixed(exact.seconds / fastest.seconds, 2)]
+                return [format.shortName, Figures.fixed(read.gigabytesPerSecond, 2), fastest.algorithm, Figures.fixed(fastest.gigabytesPerSecond, 2),
+                        Figures.fixed(100 * read.seconds / fastest.seconds, 1), Figures.fixed(exact.gigabytesPerSecond, 2),
+                        Figures.fixed(exact.seconds / fastest.seconds, 2)]
             },
             numericColumns: [1, 3, 4, 5, 6]
         )
     }
 
-    public static func fixed(_ x: Double, _ digits: Int) -> String {
-        guard x.isFinite else { return x.isNaN ? "nan" : "inf" }
-        var text = String(Int((x * pow10(digits)).rounded()))
-        if digits > 0 {
-            let negative = text.hasPrefix("-")
-            if negative { text.removeFirst() }
-            while text.count <= digits { text = "0" + text }
-            text.insert(".", at: text.index(text.endIndex, offsetBy: -digits))
-            if negative { text = "-" + text }
-        }
-        return text
-    }
-
-    static func pow10(_ n: Int) -> Double { (0..<n).reduce(1.0) { x, _ in x * 10 } }
 }

@@ -1,24 +1,17 @@
+import Base
 import Formats
-import Reference
+import Results
 
 /// The format table and the conformance report: pure functions from format descriptions and conformance
 /// results to text.
 public enum FormatReport {
-    /// Shortest round-trip spelling of a Double, with powers of two also shown as 2^k.
-    public static func number(_ x: Double) -> String {
-        if x.isNaN { return "nan" }
-        if x.isInfinite { return x < 0 ? "-inf" : "inf" }
-        if x > 0, x.significandWidth == 0, x.exponent < -6 || x.exponent > 16 { return "2^\(x.exponent)" }
-        return x.description.hasSuffix(".0") ? String(x.description.dropLast(2)) : x.description
-    }
-
     public static func formatTable(_ formats: [FloatFormat] = FloatFormat.all) -> TextTable {
         TextTable(
             header: ["format", "bits", "p", "exp bits", "bias", "emin", "emax", "largest finite", "smallest normal",
                      "smallest subnormal", "epsilon", "inf", "NaN", "MPFR (p, emin, emax)"],
             rows: formats.map { f in
                 [f.name, "\(f.bitWidth)", "\(f.precision)", "\(f.exponentBitCount)", "\(f.exponentBias)", "\(f.emin)", "\(f.emax)",
-                 number(f.largestFinite), number(f.smallestNormal), number(f.smallestSubnormal), number(f.epsilon),
+                 Figures.constant(f.largestFinite), Figures.constant(f.smallestNormal), Figures.constant(f.smallestSubnormal), Figures.constant(f.epsilon),
                  f.hasInfinity ? "yes" : "no", f.specialEncoding == .ieee ? "exp all ones" : "S.1111.111",
                  "(\(f.precision), \(f.mpfrEmin), \(f.mpfrEmax))"]
             },

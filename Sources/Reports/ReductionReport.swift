@@ -1,32 +1,12 @@
+import Base
 import Formats
-import Reductions
+import Results
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Tables of norm evaluations and of the reduction fixtures.
 public enum ReductionReport {
-    /// A Double with 17 significant digits at most (shortest round-trip text), or inf/nan.
-    public static func number(_ x: Double) -> String {
-        if x.isNaN { return "nan" }
-        if x.isInfinite { return x < 0 ? "-inf" : "inf" }
-        return "\(x)"
-    }
-
-    /// A non-negative error figure with 3 significant digits.
-    public static func figure(_ x: Double) -> String {
-        if x.isNaN { return "nan" }
-        if x.isInfinite { return "inf" }
-        if x == 0 { return "0" }
-        if x >= 1e6 || x < 1e-3 {
-            let e = Int(floor(log10(x)))
-            let m = x / pow(10, Double(e))
-            return "\(BenchmarkReport.fixed(m, 2))e\(e)"
-        }
-        let digits = max(0, 2 - Int(floor(log10(x))))
-        return BenchmarkReport.fixed(x, digits)
-    }
-
     public static func flags(_ a: AlgorithmEvaluation) -> String {
         (a.overflowed ? "O" : "") + (a.underflowed ? "U" : "") + (a.withinBound == false ? "!" : "")
     }
@@ -35,9 +15,9 @@ public enum ReductionReport {
         TextTable(
             header: ["algorithm", "accumulator", "value", "ulps", "relative", "bits lost", "bound (ulps)", "flags"],
             rows: e.algorithms.map { a in
-                [a.algorithm.rawValue, a.accumulator.name + (a.output == a.accumulator ? "" : " → " + a.output.name), number(a.value),
-                 figure(a.ulps), figure(a.relative), BenchmarkReport.fixed(a.bitsLost, 1),
-                 a.boundNote.map { "none (\($0))" } ?? figure(a.boundUlps), flags(a)]
+                [a.algorithm, a.accumulator.name + (a.output == a.accumulator ? "" : " → " + a.output.name), Figures.exact(a.value),
+                 Figures.figure(a.ulps), Figures.figure(a.relative), Figures.fixed(a.bitsLost, 1),
+                 a.boundNote.map { "none (\($0))" } ?? Figures.figure(a.boundUlps), flags(a)]
             },
             numericColumns: [2, 3, 4, 5, 6]
         )
@@ -54,17 +34,17 @@ extension ReductionReport {
             guard let first = mine.first else { continue }
             out += "### \(family.rawValue)\n\n"
             out += mine.map { "\($0.fixture.format.shortName): \($0.fixture.count) values, exact \(first.evaluation.order)-norm "
-                + "\(number($0.evaluation.exact)) (\(number($0.evaluation.exactInStorage)) in \($0.fixture.format.shortName))" }
+                + "\(Figures.exact($0.evaluation.exact)) (\(Figures.exact($0.evaluation.exactInStorage)) in \($0.fixture.format.shortName))" }
                 .joined(separator: "; ") + ".\n\n"
             let algorithms = first.evaluation.algorithms.map(\.algorithm)
             let table = TextTable(
                 header: ["algorithm"] + mine.map { "\($0.fixture.format.shortName) ulps / bound" },
                 rows: algorithms.map { algorithm in
-                    [algorithm.rawValue] + mine.map { r in
+                    [algorithm] + mine.map { r in
                         guard let a = r.evaluation.algorithms.first(where: { $0.algorithm == algorithm }) else { return "" }
-                        let bound = a.boundNote != nil ? "none" : figure(a.boundUlps)
+                        let bound = a.boundNote != nil ? "none" : Figures.figure(a.boundUlps)
                         let flags = flags(a)
-                        return "\(figure(a.ulps)) / \(bound)" + (flags.isEmpty ? "" : " \(flags)")
+                        return "\(Figures.figure(a.ulps)) / \(bound)" + (flags.isEmpty ? "" : " \(flags)")
                     }
                 },
                 numericColumns: Set(1...mine.count)
@@ -75,10 +55,10 @@ extension ReductionReport {
     }
 
     /// The algorithms and their definitions.
-    public static func algorithmList() -> String {
-        ReductionAlgorithm.allCases.map { a in
-            let accumulators = FloatFormat.arithmetic.map { "\($0.shortName)→\(a.accumulator(for: $0).name)" }.joined(separator: ", ")
-            return "- `\(a.rawValue)`: \(a.summary) (\(accumulators))."
+    public static func algorithmList(_ algorithms: [AlgorithmDescription]) -> String {
+        algorithms.map { a in
+            let accumulators = a.accumulators.map { "\($0.input.shortName)→\($0.accumulator.name)" }.joined(separator: ", ")
+            return "- `\(a.name)`: \(a.summary) (\(accumulators))."
         }.joined(separator: "\n") + "\n"
     }
 
@@ -86,7 +66,7 @@ extension ReductionReport {
     public static func boundViolations(_ results: [(fixture: ReductionFixture, evaluation: NormEvaluation)]) -> [String] {
         results.flatMap { r in
             r.evaluation.algorithms.filter { $0.withinBound == false }.map {
-                "\(r.fixture.name) \($0.algorithm.rawValue): \(figure($0.ulps)) ulps > bound \(figure($0.boundUlps))"
+                "\(r.fixture.name) \($0.algorithm): \(Figures.figure($0.ulps)) ulps > bound \(Figures.figure($0.boundUlps))"
             }
         }
     }

@@ -35,7 +35,6 @@ enum Safetensors {
         do { json = try JSONValue(parsing: header) } catch { throw fail("header is not valid JSON: \(error)") }
         guard let members = json.objectValue else { throw fail("header is not a JSON object") }
 
-        struct Entry { let name: String; let dtype: TensorDType; let shape: [Int]; let begin: Int; let end: Int }
         var entries: [Entry] = []
         var metadata: [(key: String, value: String)] = []
         var seen = Set<String>()
@@ -56,6 +55,21 @@ enum Safetensors {
         let ordered = entries.enumerated()
             .sorted { ($0.element.begin, $0.element.end, $0.offset) < ($1.element.begin, $1.element.end, $1.offset) }
             .map(\.element)
+        try checkLayout(ordered, dataLength: bytes.count - dataStart, fail: fail)
+
+        // Every range is now inside [dataStart, bytes.count], so the views cannot point outside the buffer.
+        let views = ordered.map { entry in
+            TensorView(name: entry.name, dtype: entry.dtype, shape: entry.shape, count: elementCount(entry.shape) ?? 0,
+                       fortranOrder: false,
+                       bytes: UnsafeRawBufferPointer(rebasing: bytes[(dataStart + entry.begin)..<(dataStart + entry.end)]))
+        }
+        return ParsedTensors(tensors: views, metadata: metadata)
+    }
+
+    struct Entry { let name: String; let dtype: TensorDType; let shape: [Int]; let begin: Int; let end: Int }
+
+    /// The entries, in offset order, tile the data section exactly: no gap, no overlap, each its shape's size.
+    private static func checkLayout(_ ordered: [Entry], dataLength: Int, fail: (String) -> TensorIOError) throws(TensorIOError) {
         var position = 0
         for entry in ordered {
             let name = quoted(entry.name)
@@ -76,7 +90,6 @@ enum Safetensors {
             }
             position = entry.end
         }
-        let dataLength = bytes.count - dataStart
         if position < dataLength {
             throw fail("\(dataLength - position) trailing bytes after the last tensor (tensor data ends at \(position), the file has \(dataLength) data bytes)")
         }
@@ -84,13 +97,6 @@ enum Safetensors {
             throw fail("tensor data needs \(position) bytes but the file has only \(dataLength) after the header (truncated?)")
         }
 
-        // Every range is now inside [dataStart, bytes.count], so the views cannot point outside the buffer.
-        let views = ordered.map { entry in
-            TensorView(name: entry.name, dtype: entry.dtype, shape: entry.shape, count: elementCount(entry.shape) ?? 0,
-                       fortranOrder: false,
-                       bytes: UnsafeRawBufferPointer(rebasing: bytes[(dataStart + entry.begin)..<(dataStart + entry.end)]))
-        }
-        return ParsedTensors(tensors: views, metadata: metadata)
     }
 
     private static func parseMetadata(_ value: JSONValue, fail: (String) -> TensorIOError) throws(TensorIOError) -> [(key: String, value: String)] {

@@ -14,15 +14,16 @@ extension TensorDType {
         }
     }
 
-    /// The dtype that stores `format`.
-    public init(format: FloatFormat) {
+    /// The dtype that stores `format`; nil for the formats no tensor file holds (FP6, FP4, e8m0, the fnuz FP8s).
+    public init?(format: FloatFormat) {
         switch format {
         case .float16: self = .f16
         case .bfloat16: self = .bf16
         case .float32: self = .f32
+        case .float64: self = .f64
         case .float8E4M3FN: self = .f8e4m3
         case .float8E5M2: self = .f8e5m2
-        default: self = .f64
+        default: return nil
         }
     }
 }

@@ -15,6 +15,17 @@ public enum ScalarKind: String, Sendable, CaseIterable {
         case .float64: return .float64
         }
     }
+
+    /// The kind of an arithmetic format; nil for the formats tensors are not computed in (FP8, FP6, FP4, e8m0).
+    public init?(format: FloatFormat) {
+        switch format {
+        case .float16: self = .float16
+        case .bfloat16: self = .bfloat16
+        case .float32: self = .float32
+        case .float64: self = .float64
+        default: return nil
+        }
+    }
 }
 
 /// An element of a tensor: one of the lab's four arithmetic formats.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs the built `precision-lab` executable (it sits next to the test bundle) and captures what it prints.
 struct CLIResult {
@@ -14,9 +15,7 @@ enum CLI {
         return bundle.deletingLastPathComponent().appendingPathComponent("precision-lab")
     }()
 
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static func fixture(_ path: String) -> String { packageRoot.appendingPathComponent("fixtures/" + path).path }
+    static func fixture(_ path: String) -> String { Repository.path("fixtures/" + path) }
 
     static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> CLIResult {
         let process = Process()

@@ -1,11 +1,11 @@
 import Foundation
 import PrecisionLab
 import Testing
+import TestSupport
 
 /// `clip` and `train` as a user runs them.
 @Suite struct ClipTrainCommandTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("fixtures/clip")
+    static let fixtures = Repository.url("fixtures/clip")
 
     @Test func clipWritesTheClippedFileAndPrintsTheNormAndCoefficient() throws {
         let dir = try CLI.temporaryDirectory()

@@ -48,7 +48,7 @@ import Testing
         #expect(truncate(input, off_t(8 + header.count + 4 * count)) == 0)
 
         let out = dir.appendingPathComponent("big-bf16.safetensors").path
-        let (status, maxRSS) = try runMeasuringMemory(["cast", input, "--to", "bf16", "--out", out])
+        let (status, maxRSS) = try runMeasuringMemory(["cast", input, "--format", "bf16", "--out", out])
         #expect(status == 0)
         let size = try FileManager.default.attributesOfItem(atPath: out)[.size] as? Int
         #expect(size.map { $0 >= 2 * count && $0 < 2 * count + 4096 } == true)

@@ -28,7 +28,7 @@ import Testing
         let input = dir.appendingPathComponent("\(name).safetensors")
         try Self.cases.first { $0.0 == name }!.1.write(to: input)
         let out = dir.appendingPathComponent("out.safetensors").path
-        try CLI.run(["cast", input.path, "--to", "bf16", "--out", out]).expectUsageError(naming: input.path)
+        try CLI.run(["cast", input.path, "--format", "bf16", "--out", out]).expectUsageError(naming: input.path)
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
@@ -44,7 +44,7 @@ import Testing
         for (name, bytes) in variants {
             let input = dir.appendingPathComponent("\(name).npy")
             try bytes.write(to: input)
-            try CLI.run(["cast", input.path, "--to", "f16", "--out", dir.appendingPathComponent("o.npy").path]).expectUsageError(naming: input.path)
+            try CLI.run(["cast", input.path, "--format", "f16", "--out", dir.appendingPathComponent("o.npy").path]).expectUsageError(naming: input.path)
         }
     }
 }

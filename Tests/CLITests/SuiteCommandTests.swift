@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct SuiteCommandTests {
-    static let suites = CLI.packageRoot.appendingPathComponent("fixtures/suites").path
+    static let suites = Repository.path("fixtures/suites")
 
     func read(_ url: URL) throws -> String { try String(contentsOf: url, encoding: .utf8) }
 
@@ -77,7 +78,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out), "nothing written")
         // A partial file from another version of the suite is refused, not silently mixed in.
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let snapshot = try read(CLI.packageRoot.appendingPathComponent("fixtures/suites/snapshots/smoke.results.jsonl"))
+        let snapshot = try read(Repository.url("fixtures/suites/snapshots/smoke.results.jsonl"))
         let foreign = snapshot.split(separator: "\n")[0].replacingOccurrences(of: "\"id\":\"spirals/f16/none/none/clean/seed1\"", with: "\"id\":\"spirals/f16/none/other/clean/seed1\"")
         try (foreign + "\n").write(toFile: out + "/smoke.results.partial.jsonl", atomically: true, encoding: .utf8)
         let stale = try CLI.run(["suite", "run", "smoke", "--suites", Self.suites, "--out", out])

@@ -1,4 +1,5 @@
 import Experiments
+import Results
 import Testing
 import Training
 
@@ -8,7 +9,7 @@ import Training
         var c = TrainingConfiguration()
         c.clip = ClipperConfiguration(method: .globalNorm)
         c.faults = [Fault("spike-batch@3,5x50")!]
-        c.staticScale = 1024
+        c.scaler = .fixed(1024)
         #expect(c.canonicalEncoding == """
             batch=128
             clip.clipping=0.01
@@ -42,7 +43,7 @@ import Training
         let base = TrainingConfiguration()
         var edits: [(inout TrainingConfiguration) -> Void] = [
             { $0.steps = 301 }, { $0.learningRate = 0.0500001 }, { $0.seed = 2 }, { $0.batch = 64 }, { $0.length = 21 },
-            { $0.policy = PrecisionPolicy("mixed-f16")! }, { $0.scaler = .torch }, { $0.staticScale = 2 },
+            { $0.policy = PrecisionPolicy("mixed-f16")! }, { $0.scaler = .dynamic(.torch) }, { $0.scaler = .fixed(2) },
             { $0.scalerOptions.initScale = 8 }, { $0.scalerOptions.consecutiveHysteresis = true },
             { $0.overflowCheck = .deepspeedFP32Sum }, { $0.optimizer = .adam }, { $0.lossMultiplier = 0.5 },
             { $0.skipNonFinite = false }, { $0.faults = [Fault("gradient-nan@2")!] }, { $0.clip.maxNorm = 2 },

@@ -1,39 +1,33 @@
-import Foundation
-import Testing
 import Experiments
+import Foundation
 import Reports
+import Results
+import Testing
+import TestSupport
 
 /// Rendering is a pure function of the results: snapshots of a committed results file's report and charts.
 @Suite struct SuiteReportSnapshotTests {
-    static let directory = DefaultSuite.root.appendingPathComponent("fixtures/suites/snapshots")
+    static let directory = Repository.url("fixtures/suites/snapshots")
 
     static func context() throws -> SuiteReport.Context {
-        let path = DefaultSuite.root.appendingPathComponent("fixtures/suites/smoke.json").path
+        let path = Repository.path("fixtures/suites/smoke.json")
         let spec = try SuiteSpec(json: try String(contentsOfFile: path, encoding: .utf8), path: path)
         return SuiteResultSet.context(spec, source: "fixtures/suites/smoke.json", version: "snapshot", date: "2026-01-01",
                                       machine: "snapshot machine", labReport: "lab.md")
     }
 
-    /// Compares with the snapshot; `PRECISIONLAB_RECORD_SNAPSHOTS=1` re-records it (then review the diff).
-    static func check(_ text: String, _ name: String) throws {
-        let url = directory.appendingPathComponent(name)
-        if ProcessInfo.processInfo.environment["PRECISIONLAB_RECORD_SNAPSHOTS"] == "1" {
-            try text.write(to: url, atomically: true, encoding: .utf8)
-        }
-        let expected = try String(contentsOf: url, encoding: .utf8)
-        #expect(text == expected, "\(name) differs from its snapshot; re-record with PRECISIONLAB_RECORD_SNAPSHOTS=1 if intended")
-    }
+    static func check(_ text: String, _ name: String) throws { try Snapshot.check(text, "fixtures/suites/snapshots/" + name) }
 
     @Test func reportAndChartMatchTheirSnapshots() throws {
         let results = try ResultsFile.parse(String(contentsOf: Self.directory.appendingPathComponent("smoke.results.jsonl"), encoding: .utf8),
                                             path: "smoke.results.jsonl")
-        let report = SuiteReport.render(results, context: try Self.context(), chartDirectory: "smoke")
+        let report = SuiteReport.render(results, analysis: SuiteAnalysis(results), context: try Self.context(), chartDirectory: "smoke")
         try Self.check(report.markdown, "smoke.md")
         let chart = try #require(report.charts.first { $0.path.contains("rnn_f32_none_none_bad-batch_seed1") })
         try Self.check(chart.svg, "smoke-rnn-chart.svg")
         #expect(report.charts.count == results.count)
         // The same results in another order render the same.
-        let again = SuiteReport.render(results.reversed(), context: try Self.context(), chartDirectory: "smoke")
+        let again = SuiteReport.render(results.reversed(), analysis: SuiteAnalysis(results.reversed()), context: try Self.context(), chartDirectory: "smoke")
         #expect(again.markdown == report.markdown)
     }
 }
@@ -43,34 +37,34 @@ import Reports
                        normOverflow: [Int] = [], diverged: Int? = nil, steps: Int = 100) -> RunResult {
         let series = RunResult.Series(stride: 1, loss: [], referenceLoss: [], gradNorm: [], threshold: [], scale: [], underflow: [], clipped: [], skipped: [])
         return RunResult(index: 0, suite: "s", id: "b/p/s/c/f/seed1", configuration: "0", block: "b", task: "spirals", model: "mlp", policy: "f16", scaler: "none",
-                         clipper: "none", faults: "f", faultList: faults, faultSteps: [], seed: 1, steps: steps, finalLoss: 1,
+                         clipper: "none", faults: "f", faultList: faults.map { Fault($0)! }, seed: 1, steps: steps, finalLoss: 1,
                          referenceFinalLoss: 1, weightDistance: 0.1, divergedAt: diverged, skippedSteps: 0, clippedSteps: 0, lossSpikes: spikes,
                          referenceSpikes: referenceSpikes, normOverflowSteps: normOverflow, maxGradNorm: 1, maxNormErrorUlps: 0,
                          meanUnderflowFraction: 0, maxUnderflowFraction: 0, firstNonFinite: nonFinite, metricName: "m", metric: 0, series: series)
     }
 
     @Test func eachRuleOnItsCase() {
-        #expect(SuiteReport.diagnose(Self.result(faults: ["spike-batch@40x100"], spikes: [40])).cause == "data")
-        #expect(SuiteReport.diagnose(Self.result(faults: ["corrupt-labels@40,70"], spikes: [41, 70])).cause == "data")
+        #expect(SuiteAnalysis.diagnose(Self.result(faults: ["spike-batch@40x100"], spikes: [40])).cause == .data)
+        #expect(SuiteAnalysis.diagnose(Self.result(faults: ["corrupt-labels@40,70"], spikes: [41, 70])).cause == .data)
         // A spike away from the bad batch is not the batch's.
-        #expect(SuiteReport.diagnose(Self.result(faults: ["corrupt-labels@40"], spikes: [30, 40])).cause != "data")
-        #expect(SuiteReport.diagnose(Self.result(faults: ["lr-spike@30x50"], spikes: [32])).cause == "learning rate")
-        #expect(SuiteReport.diagnose(Self.result(spikes: [20, 60, 70, 80, 90])).cause == "learning rate")
-        #expect(SuiteReport.diagnose(Self.result(faults: ["gradient-nan@10"], spikes: [11], nonFinite: "step 10: backward", diverged: 11)).cause == "numerics")
+        #expect(SuiteAnalysis.diagnose(Self.result(faults: ["corrupt-labels@40"], spikes: [30, 40])).cause != .data)
+        #expect(SuiteAnalysis.diagnose(Self.result(faults: ["lr-spike@30x50"], spikes: [32])).cause == .learningRate)
+        #expect(SuiteAnalysis.diagnose(Self.result(spikes: [20, 60, 70, 80, 90])).cause == .learningRate)
+        #expect(SuiteAnalysis.diagnose(Self.result(faults: ["gradient-nan@10"], spikes: [11], nonFinite: "step 10: backward", diverged: 11)).cause == .numerics)
         // An inf/NaN that was skipped (a scaler calibrating) does not explain a later spike.
-        #expect(SuiteReport.diagnose(Self.result(spikes: [50], nonFinite: "step 0: backward")).cause == "unexplained")
-        #expect(SuiteReport.diagnose(Self.result(spikes: [50], normOverflow: [50])).cause == "numerics")
-        #expect(SuiteReport.diagnose(Self.result(spikes: [25], referenceSpikes: [25])).cause == "init/normalisation")
-        #expect(SuiteReport.diagnose(Self.result(spikes: [25])).cause == "unexplained")
+        #expect(SuiteAnalysis.diagnose(Self.result(spikes: [50], nonFinite: "step 0: backward")).cause == .unexplained)
+        #expect(SuiteAnalysis.diagnose(Self.result(spikes: [50], normOverflow: [50])).cause == .numerics)
+        #expect(SuiteAnalysis.diagnose(Self.result(spikes: [25], referenceSpikes: [25])).cause == .initialisation)
+        #expect(SuiteAnalysis.diagnose(Self.result(spikes: [25])).cause == .unexplained)
         // Spikes after divergence belong to it.
-        #expect(SuiteReport.diagnose(Self.result(faults: ["spike-batch@40"], spikes: [40, 41, 42, 60], diverged: 40)).cause == "data")
+        #expect(SuiteAnalysis.diagnose(Self.result(faults: ["spike-batch@40"], spikes: [40, 41, 42, 60], diverged: 40)).cause == .data)
     }
 
     @Test func clipRateRule() {
-        #expect(SuiteReport.clipReading(0) == "never fired")
-        #expect(SuiteReport.clipReading(0.009) == "insurance")
-        #expect(SuiteReport.clipReading(0.2) == "fires on particular batches")
-        #expect(SuiteReport.clipReading(0.5).hasPrefix("constant"))
+        #expect(SuiteAnalysis.clipReading(0) == .never)
+        #expect(SuiteAnalysis.clipReading(0.009) == .insurance)
+        #expect(SuiteAnalysis.clipReading(0.2) == .particularBatches)
+        #expect(SuiteAnalysis.clipReading(0.5) == .constant)
     }
 }
 
@@ -86,7 +80,7 @@ import Reports
         #expect(runs[0].id == "b/bf16/none/none/clean/seed1" && runs[1].id == "b/bf16/none/none/clean/seed2")
         #expect(runs.last!.id == "b/bf16/torch/global-norm(naive)/spike/seed2")
         #expect(runs.last!.configuration.faults == [Fault(.spikeBatch, steps: [3], magnitude: 10)])
-        #expect(runs[2].configuration.staticScale == nil && runs[4].configuration.staticScale == 8)
+        #expect(runs[2].configuration.scaler == .none && runs[4].configuration.scaler == .fixed(8))
         #expect(Set(runs.map(\.id)).count == runs.count)
         // Shards partition the matrix.
         let shards = (0..<3).flatMap { SuiteRunner.shard(runs, index: $0, count: 3).map(\.index) }
@@ -131,7 +125,7 @@ import Reports
 
     /// Results of an edited suite are refused even where the run's id is unchanged.
     @Test func resultsOfAnEditedSuiteAreRefused() throws {
-        let path = DefaultSuite.root.appendingPathComponent("fixtures/suites/smoke.json").path
+        let path = Repository.path("fixtures/suites/smoke.json")
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let spec = try SuiteSpec(json: text, path: path)
         let results = try ResultsFile.parse(String(contentsOf: SuiteReportSnapshotTests.directory.appendingPathComponent("smoke.results.jsonl"), encoding: .utf8), path: "r")

@@ -14,7 +14,7 @@ import Testing
                 for order in [NormOrder.two, .one] {
                     let e = NormEvaluator.evaluate([x], order: order, algorithms: ReductionAlgorithm.allCases, threads: 1)
                     for a in e.algorithms {
-                        let label = "\(T.self) #\(k) n=\(values.count) ord \(order) \(a.algorithm.rawValue)"
+                        let label = "\(T.self) #\(k) n=\(values.count) ord \(order) \(a.algorithm)"
                         #expect(a.withinBound != false, "\(label): error \(a.error) > bound \(a.bound) (value \(a.value), exact \(e.exact))")
                         if a.overflowed {
                             // Overflow happens only where the reduction (or a term) exceeds the accumulator's range.
@@ -41,7 +41,7 @@ import Testing
         let ones = [Float16](repeating: 1, count: 5000)
         ones.withFloatBuffer { x in
             let e = NormEvaluator.evaluate([x], order: .one, algorithms: [.naive, .kahan, .pairwise, .naiveWide], threads: 1)
-            let values = Dictionary(uniqueKeysWithValues: e.algorithms.map { ($0.algorithm, $0.value) })
+            let values = Dictionary(uniqueKeysWithValues: e.algorithms.map { ($0.reductionAlgorithm, $0.value) })
             #expect(e.exact == 5000)
             #expect(values[.naive] == 2048)  // 2048 + 1 rounds back to 2048 in Float16
             #expect(values[.kahan] == 5000)
@@ -52,7 +52,7 @@ import Testing
         let big: [Float] = [0x1p25] + [Float](repeating: 1, count: 1000)
         big.withFloatBuffer { x in
             let e = NormEvaluator.evaluate([x], order: .one, algorithms: [.naive, .kahan, .neumaier, .dot2], threads: 1)
-            let values = Dictionary(uniqueKeysWithValues: e.algorithms.map { ($0.algorithm, $0.value) })
+            let values = Dictionary(uniqueKeysWithValues: e.algorithms.map { ($0.reductionAlgorithm, $0.value) })
             #expect(values[.naive] == 0x1p25)
             #expect(values[.kahan] == 0x1p25 + 1000)
             #expect(values[.neumaier] == 0x1p25 + 1000)
@@ -65,7 +65,7 @@ import Testing
         let values = [Float16](repeating: 300, count: 1000)  // 300² = 90000 > 65504
         values.withFloatBuffer { x in
             let e = NormEvaluator.evaluate([x], order: .two, algorithms: ReductionAlgorithm.allCases, threads: 1)
-            let byName = Dictionary(uniqueKeysWithValues: e.algorithms.map { ($0.algorithm, $0) })
+            let byName = Dictionary(uniqueKeysWithValues: e.algorithms.map { ($0.reductionAlgorithm, $0) })
             #expect(byName[.naive]!.overflowed)
             #expect(!byName[.pairwise]!.overflowed)
             #expect(byName[.blue]!.value == 300 * 1000.0.squareRoot().rounded(.toNearestOrEven) || byName[.blue]!.ulps < 2)
@@ -78,7 +78,7 @@ import Testing
         let x = Array(repeating: 0x1p600, count: 3) + [1.0, 0x1p-600]
         x.withFloatBuffer { b in
             let e = NormEvaluator.evaluate([b], order: .two, algorithms: [.blue, .naive, .scaledTwoPass], threads: 1)
-            let byName = Dictionary(uniqueKeysWithValues: e.algorithms.map { ($0.algorithm, $0) })
+            let byName = Dictionary(uniqueKeysWithValues: e.algorithms.map { ($0.reductionAlgorithm, $0) })
             #expect(byName[.naive]!.overflowed)  // (2^600)² overflows Float64
             #expect(!byName[.blue]!.overflowed && byName[.blue]!.ulps <= 1)
             #expect(!byName[.scaledTwoPass]!.overflowed && byName[.scaledTwoPass]!.ulps <= 1)

@@ -1,5 +1,6 @@
 import Formats
 import Reference
+import Results
 import Testing
 
 /// The acceptance checks of the formats: the lab's conversions and arithmetic against MPFR, bit for bit.

@@ -2,6 +2,7 @@ import Base
 import Foundation
 import Testing
 import TensorIO
+import TestSupport
 
 /// Files written by numpy and by the safetensors Python package (see fixtures/tensorio/make_fixtures.py).
 /// The expected values are recomputed here from the generator's formulas, so these tests check decoding,

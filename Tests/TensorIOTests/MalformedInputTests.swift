@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TensorIO
+import TestSupport
 
 /// One hostile or broken file image and a fragment its error message must contain.
 struct MalformedCase: Sendable, CustomTestStringConvertible {

@@ -1,6 +1,7 @@
 import Formats
 import Testing
 import TensorIO
+import TestSupport
 
 /// Seeded mutation fuzzing of the parsers, from memory. Each mutant must either parse into views that lie
 /// inside the buffer with sizes matching their shapes, or throw a one-line TensorIOError. (`parse` has typed

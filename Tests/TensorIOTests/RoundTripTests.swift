@@ -2,6 +2,7 @@ import Formats
 import Foundation
 import Testing
 import TensorIO
+import TestSupport
 
 @Suite("Round trips")
 struct RoundTripTests {

@@ -1,15 +1,11 @@
 import Formats
 import Foundation
 import TensorIO
+import TestSupport
 
-/// The committed fixtures, found relative to this source file so the tests work from any working
-/// directory and after the test target is copied into another package with the same layout.
+/// The committed tensor fixtures.
 enum Fixtures {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()   // Tests/TensorIOTests
-        .deletingLastPathComponent()   // Tests
-        .deletingLastPathComponent()   // package root
-        .appendingPathComponent("fixtures/tensorio")
+    static let directory = Repository.url("fixtures/tensorio")
 
     static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
@@ -19,20 +15,6 @@ enum Fixtures {
                            "f32_empty.npy", "f32_v2.npy", "f32_v3.npy"]
     static let safetensorsFiles = ["mixed.safetensors", "single.safetensors", "edge.safetensors", "names.safetensors",
                                    "metadata_only.safetensors"]
-}
-
-/// Helpers on the lab's seeded generator, so every randomized test replays exactly from its seed.
-extension SeededGenerator {
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
-}
-
-/// A fresh directory under the system temporary directory, removed when `body` returns.
-func withTemporaryDirectory<R>(_ body: (URL) throws -> R) throws -> R {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("tensorio-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: url) }
-    return try body(url)
 }
 
 func readFile(_ path: String) throws -> [UInt8] { try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) }

@@ -1,10 +1,10 @@
 import Formats
 import Tensors
+import TestSupport
 
 /// A tensor of seeded values uniform in [-scale, scale), rounded to S.
 func randomTensor<S: TensorScalar>(_: S.Type, _ shape: Shape, scale: Double = 1, seed: UInt64) -> Tensor<S> {
-    var rng = SeededGenerator(seed: seed)
-    return Tensor(shape: shape, rounding: (0..<shape.count).map { _ in (2 * rng.nextUnit() - 1) * scale })
+    Tensor(shape: shape, rounding: seededUniform(count: shape.count, scale: scale, seed: seed))
 }
 
 /// Runs `body` for each of the four formats.

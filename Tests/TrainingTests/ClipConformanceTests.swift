@@ -2,12 +2,13 @@ import Base
 import Foundation
 import PrecisionLab
 import Testing
+import TestSupport
 
 /// fixtures/clip: gradient dumps clipped by the real torch 2.15 (`clip_grad_norm_`, `clip_grad_value_`) and optax
 /// 0.2.8 (`clip_by_global_norm`, `clip`, `adaptive_grad_clip`, `clip_by_block_rms`). The lab must produce the same
 /// bits: every output element, the total norm, the coefficient, the error message.
 @Suite struct ClipConformanceTests {
-    static let directory = ScalerTests.root.appendingPathComponent("fixtures/clip")
+    static let directory = Repository.url("fixtures/clip")
 
     static func configuration(_ options: JSONValue) throws -> ClipperConfiguration {
         var c = ClipperConfiguration(method: try #require(ClipMethod(rawValue: options["method"]?.stringValue ?? "")))

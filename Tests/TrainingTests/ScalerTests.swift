@@ -1,17 +1,17 @@
 import Base
 import Foundation
-import Testing
 import TensorIO
+import Testing
+import TestSupport
 import Training
 
 @Suite struct ScalerTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// Every case of fixtures/scalers/scalers.json, made by the real torch GradScaler, DeepSpeed
     /// DynamicLossScaler, Megatron DynamicGradScaler and jmp DynamicLossScale: the same scale bits at every
     /// step, the same skipped steps, the same error.
     @Test func agreesWithTheRealSystems() throws {
-        let data = try Data(contentsOf: Self.root.appendingPathComponent("fixtures/scalers/scalers.json"))
+        let data = try Data(contentsOf: Repository.url("fixtures/scalers/scalers.json"))
         let json = try JSONValue(parsing: String(decoding: data, as: UTF8.self))
         let cases = try #require(json["cases"]?.arrayValue)
         #expect(cases.count >= 60)

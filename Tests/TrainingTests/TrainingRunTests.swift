@@ -7,7 +7,7 @@ import Testing
     static func configuration(policy: String = "mixed-f16", scaler: LossScalerKind? = nil, steps: Int = 120) -> TrainingConfiguration {
         var c = TrainingConfiguration()
         c.policy = PrecisionPolicy(policy)!
-        c.scaler = scaler
+        c.scaler = scaler.map(LossScalerChoice.dynamic) ?? .none
         c.steps = steps
         // Gradients ~2000x smaller than the plain task's: below Float16's normal range, as loss scaling exists for.
         c.lossMultiplier = 0.0005
@@ -31,7 +31,7 @@ import Testing
     @Test func theGuardSkipsAndNamesTheOrigin() throws {
         var c = TrainingConfiguration()
         c.policy = PrecisionPolicy("f16")!
-        c.staticScale = 1e5  // above Float16's largest finite: the seed of backward is inf
+        c.scaler = .fixed(1e5)  // above Float16's largest finite: the seed of backward is inf
         c.steps = 3
         let run = try TrainingRun.run(c)
         #expect(run.skippedSteps == 3)
@@ -52,6 +52,42 @@ import Testing
         #expect(a.records.contains { ($0.clipCoefficient ?? 1) < 1 })
         c.threads = 2
         #expect(try TrainingRun.run(c).records == a.records)
+    }
+
+    /// The reproducibility test above compares whole records: each field must count (a new field is caught by the
+    /// count of stored properties).
+    @Test func stepRecordsAreEqualOnlyWhenEveryFieldIs() throws {
+        var c = Self.configuration(steps: 2)
+        c.clip = ClipperConfiguration(method: .globalNorm)
+        var base = try TrainingRun.run(c).records[1]
+        base.overflowByLayer = [("mlp.0", 1)]
+        let changes: [(String, (inout StepRecord) -> Void)] = [
+            ("step", { $0.step += 1 }), ("loss", { $0.loss = $0.loss.nextUp }), ("scale", { $0.scale *= 2 }), ("skipped", { $0.skipped.toggle() }),
+            ("clipCoefficient", { $0.clipCoefficient = $0.clipCoefficient == nil ? 1 : nil }), ("clipped", { $0.clipped.toggle() }),
+            ("threshold", { $0.threshold = ($0.threshold ?? 1).nextUp }), ("gradientNorm", { $0.gradientNorm = $0.gradientNorm.nextUp }),
+            ("gradientNormFormat", { $0.gradientNormFormat = $0.gradientNormFormat == .float64 ? .float32 : .float64 }),
+            ("exactNorm", { $0.exactNorm = $0.exactNorm.nextUp }), ("normErrorUlps", { $0.normErrorUlps += 1 }),
+            ("zeroFraction", { $0.zeroFraction = $0.zeroFraction.nextUp }), ("subnormalFraction", { $0.subnormalFraction = $0.subnormalFraction.nextUp }),
+            ("headroom", { $0.headroom = $0.headroom.nextUp }), ("overflowByLayer", { $0.overflowByLayer[0].count = 2 }),
+            ("nonFiniteOrigin", { $0.nonFiniteOrigin = "x" }),
+        ]
+        #expect(Mirror(reflecting: base).children.count == changes.count)
+        for (field, change) in changes {
+            var other = base
+            change(&other)
+            #expect(other != base, "a change of \(field) went unnoticed")
+        }
+        var renamed = base
+        renamed.overflowByLayer[0].layer = "mlp.1"
+        #expect(renamed != base)
+        // Numbers compare by their bits: the same NaN is equal, 0 and -0 are not.
+        var a = base, b = base
+        a.loss = .nan
+        b.loss = .nan
+        #expect(a == b)
+        a.zeroFraction = 0
+        b.zeroFraction = -0.0
+        #expect(a != b)
     }
 
     @Test func telemetryMeasuresTheClipNormAgainstTheExactNorm() throws {
@@ -106,7 +142,7 @@ import Testing
         c.task = .zipf
         c.model = .transformer
         c.policy = PrecisionPolicy("mixed-f16")!
-        c.scaler = .torch
+        c.scaler = .dynamic(.torch)
         c.optimizer = .adam
         c.learningRate = 0.003
         c.steps = 1

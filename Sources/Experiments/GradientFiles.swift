@@ -1,3 +1,7 @@
+import Formats
+import TensorIO
+import Training
+
 /// Reading gradient dumps into memory a clipper can rewrite, and writing them back.
 public struct GradientFileError: Error, CustomStringConvertible, Equatable {
     public var description: String
@@ -21,7 +25,8 @@ extension OwnedTensors {
 
     /// Writes the tensors (names, dtypes, shapes as read) to a safetensors file, atomically.
     public func write(path: String, metadata: [(key: String, value: String)] = []) throws {
-        let specs = tensors.map { TensorSpec(name: $0.name, dtype: TensorDType(format: $0.format), shape: $0.shape) }
+        // Their formats were read from dtypes (arithmetic ones), so each has a dtype.
+        let specs = tensors.map { TensorSpec(name: $0.name, dtype: TensorDType(format: $0.format)!, shape: $0.shape) }
         try TensorWriter.write(path: path, format: .safetensors, tensors: specs, metadata: metadata) { index, elementOffset, chunk in
             let t = tensors[index]
             let width = t.format.bitWidth / 8

@@ -1,6 +1,6 @@
 import Base
+import Formats
 import Testing
-import TensorIO
 
 @Suite("JSONValue")
 struct JSONValueTests {
@@ -73,5 +73,18 @@ struct JSONValueTests {
         let text = "{\"k\":\"" + String(repeating: "\\n", count: 1_000_000) + "\"}"
         let value = try JSONValue(parsing: text)
         #expect(value["k"]?.stringValue?.utf8.count == 1_000_000)
+    }
+}
+
+/// The non-finite numbers are written and read in one place.
+@Suite struct NonFiniteJSONTests {
+    @Test func everyDoubleRoundTripsThroughItsJSON() throws {
+        var rng = SeededGenerator(seed: 11)
+        let special: [Double] = [.infinity, -.infinity, .nan, 0, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 0.1]
+        for x in special + (0..<10_000).map({ _ in Double(bitPattern: rng.next()) }) {
+            let back = try #require(JSONValue(parsing: JSONValue.double(x).compactText).numberValue)
+            #expect(back.bitPattern == x.bitPattern || (x.isNaN && back.isNaN), "\(x)")
+        }
+        #expect(JSONValue.string("Infinity").numberValue == nil && JSONValue.string("1").numberValue == nil && JSONValue.null.numberValue == nil)
     }
 }

@@ -1,5 +1,4 @@
 import Base
-import TensorIO
 
 /// The measurements of one run of a suite: what the reports are rendered from. Pure data; one JSON line each.
 public struct RunResult: Sendable, Equatable {
@@ -17,9 +16,8 @@ public struct RunResult: Sendable, Equatable {
     public var scaler: String
     public var clipper: String
     public var faults: String
-    /// The faults, as `KIND@STEPS[xMAGNITUDE]`.
-    public var faultList: [String]
-    public var faultSteps: [Int]
+    /// The faults injected (written `KIND@STEPS[xMAGNITUDE]` in the results file).
+    public var faultList: [Fault]
     public var seed: Int
     public var steps: Int
     public var finalLoss: Double
@@ -46,6 +44,8 @@ public struct RunResult: Sendable, Equatable {
     public var metric: Double
     public var series: Series
 
+    /// The steps where a fault was injected, in order.
+    public var faultSteps: [Int] { Array(Set(faultList.flatMap(\.steps))).sorted() }
     public var diverged: Bool { divergedAt != nil }
     public var clipRate: Double { Double(clippedSteps) / Double(max(steps, 1)) }
     public var lossGap: Double { finalLoss - referenceFinalLoss }
@@ -79,7 +79,7 @@ public struct RunResult: Sendable, Equatable {
     }
 
     public init(index: Int, suite: String, id: String, configuration: String, block: String, task: String, model: String, policy: String, scaler: String, clipper: String,
-                faults: String, faultList: [String], faultSteps: [Int], seed: Int, steps: Int, finalLoss: Double, referenceFinalLoss: Double,
+                faults: String, faultList: [Fault], seed: Int, steps: Int, finalLoss: Double, referenceFinalLoss: Double,
                 weightDistance: Double, divergedAt: Int?, skippedSteps: Int, clippedSteps: Int, lossSpikes: [Int], referenceSpikes: [Int],
                 normOverflowSteps: [Int], maxGradNorm: Double,
                 maxNormErrorUlps: Double, meanUnderflowFraction: Double, maxUnderflowFraction: Double, firstNonFinite: String?,
@@ -96,7 +96,6 @@ public struct RunResult: Sendable, Equatable {
         self.clipper = clipper
         self.faults = faults
         self.faultList = faultList
-        self.faultSteps = faultSteps
         self.seed = seed
         self.steps = steps
         self.finalLoss = finalLoss
@@ -126,7 +125,7 @@ public struct RunResult: Sendable, Equatable {
         return .object([
             ("index", .integer(index)), ("suite", .string(suite)), ("id", .string(id)), ("configuration", .string(configuration)), ("block", .string(block)), ("task", .string(task)), ("model", .string(model)),
             ("policy", .string(policy)), ("scaler", .string(scaler)), ("clipper", .string(clipper)), ("faults", .string(faults)),
-            ("fault_list", .array(faultList.map(JSONValue.string))), ("fault_steps", ints(faultSteps)), ("seed", .integer(seed)), ("steps", .integer(steps)),
+            ("fault_list", .array(faultList.map { .string($0.description) })), ("fault_steps", ints(faultSteps)), ("seed", .integer(seed)), ("steps", .integer(steps)),
             ("final_loss", .double(finalLoss)), ("reference_final_loss", .double(referenceFinalLoss)), ("loss_gap", .double(lossGap)),
             ("weight_distance", .double(weightDistance)), ("diverged", .bool(diverged)), ("diverged_at", divergedAt.map(JSONValue.integer) ?? .null),
             ("skipped_steps", .integer(skippedSteps)), ("clipped_steps", .integer(clippedSteps)), ("clip_rate", .double(clipRate)),
@@ -185,10 +184,10 @@ public struct RunResult: Sendable, Equatable {
         self.init(index: try int("index"), suite: try string("suite"), id: try string("id"), configuration: try string("configuration"), block: try string("block"), task: try string("task"), model: try string("model"),
                   policy: try string("policy"), scaler: try string("scaler"), clipper: try string("clipper"), faults: try string("faults"),
                   faultList: try (need("fault_list").arrayValue ?? []).map { v in
-                      guard let f = v.stringValue else { throw ResultsError(description: "\"fault_list\" holds \(v.compactText)") }
+                      guard let f = v.stringValue.flatMap(Fault.init) else { throw ResultsError(description: "\"fault_list\" holds \(v.compactText), not a fault") }
                       return f
                   },
-                  faultSteps: try ints("fault_steps"), seed: try int("seed"), steps: try int("steps"),
+                  seed: try int("seed"), steps: try int("steps"),
                   finalLoss: try double(need("final_loss")), referenceFinalLoss: try double(need("reference_final_loss")),
                   weightDistance: try double(need("weight_distance")), divergedAt: try optionalInt("diverged_at"),
                   skippedSteps: try int("skipped_steps"), clippedSteps: try int("clipped_steps"), lossSpikes: try ints("loss_spikes"),

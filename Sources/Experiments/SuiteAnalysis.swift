@@ -1,0 +1,202 @@
+import Base
+import Results
+
+/// The suite's analysis: findings, rankings, diagnoses and clip readings, computed from the results alone.
+extension SuiteAnalysis {
+    public init(_ results: [RunResult]) {
+        let results = results.sorted { $0.index < $1.index }
+        var blocks = [String]()
+        for r in results where !blocks.contains(r.block) { blocks.append(r.block) }
+        var diagnoses = [Int: Diagnosis]()
+        for r in results where !r.lossSpikes.isEmpty || r.diverged || !r.normOverflowSteps.isEmpty { diagnoses[r.index] = Self.diagnose(r) }
+        var readings = [Int: ClipReading]()
+        for r in results where r.clipper != "none" { readings[r.index] = Self.clipReading(r.clipRate) }
+        self.init(findings: Self.findings(results), rankings: blocks.map { b in (b, Self.ranking(results.filter { $0.block == b })) },
+                  diagnoses: diagnoses, clipReadings: readings)
+    }
+
+    /// Strategies ranked within a block: fewest diverged runs first, then the smallest mean weight distance.
+    public static func ranking(_ results: [RunResult]) -> [StrategyRank] {
+        var strategies = [String]()
+        for r in results where !strategies.contains(r.strategy) { strategies.append(r.strategy) }
+        var rows = strategies.map { s -> StrategyRank in
+            let runs = results.filter { $0.strategy == s }
+            let n = Double(runs.count)
+            let distances = runs.map { $0.weightDistance.isFinite ? $0.weightDistance : .infinity }
+            let ulps = runs.map(\.maxNormErrorUlps).filter { !$0.isNaN }
+            return StrategyRank(strategy: s, runs: runs.count, diverged: runs.filter(\.diverged).count,
+                                skippedSteps: runs.map(\.skippedSteps).reduce(0, +), meanClipRate: runs.map(\.clipRate).reduce(0, +) / n,
+                                lossSpikes: runs.map(\.lossSpikes.count).reduce(0, +),
+                                meanAbsoluteLossGap: runs.map { abs($0.lossGap) }.reduce(0, +) / n,
+                                meanWeightDistance: distances.reduce(0, +) / Double(distances.count),
+                                maxNormErrorUlps: ulps.max() ?? .nan,
+                                meanUnderflowFraction: runs.map(\.meanUnderflowFraction).reduce(0, +) / n)
+        }
+        rows.sort { ($0.diverged, $0.meanWeightDistance) < ($1.diverged, $1.meanWeightDistance) }
+        return rows
+    }
+
+    /// The clip-rate rule.
+    public static func clipReading(_ rate: Double) -> ClipReading {
+        if rate == 0 { return .never }
+        if rate < 0.01 { return .insurance }
+        if rate >= 0.5 { return .constant }
+        return .particularBatches
+    }
+
+    // MARK: Spike diagnosis
+
+    /// The cause of a run's spikes or non-finite values, with the measurements that point to it.
+    public static func diagnose(_ r: RunResult) -> Diagnosis {
+        let dataFaults = r.faultList.filter { $0.kind == .spikeBatch || $0.kind == .corruptLabels }
+        let dataSteps = Set(faultSteps(dataFaults).flatMap { [$0, $0 + 1] })
+        let lrSteps = faultSteps(r.faultList.filter { $0.kind == .learningRateSpike })
+        if let overflow = r.normOverflowSteps.first, overflow <= r.lossSpikes.first ?? overflow {
+            return Diagnosis(.numerics, "the clipping norm was inf at \(Figures.steps(r.normOverflowSteps)) while every gradient and the exact norm were finite")
+        }
+        if let first = r.lossSpikes.first, dataSteps.contains(first) {
+            let after = r.lossSpikes.filter { !dataSteps.contains($0) }.count
+            return Diagnosis(.data, "the first spike is on a bad batch (\(Figures.steps(faultSteps(dataFaults))))"
+                    + (after == 0 ? "" : "; \(after) more follow it: the batch knocked the run off course"))
+        }
+        if !lrSteps.isEmpty, r.lossSpikes.contains(where: { s in lrSteps.contains { s > $0 && s <= $0 + 5 } }) {
+            return Diagnosis(.learningRate, "spikes within 5 steps after the learning-rate spike at \(Figures.steps(lrSteps))")
+        }
+        // The first inf/NaN must come no later than the trouble it explains (a scaler calibrating at step 0 does not
+        // explain a divergence at step 150), and the reference must have stayed finite.
+        let firstBad = [r.lossSpikes.first, r.divergedAt].compactMap { $0 }.min() ?? 0
+        if let origin = r.firstNonFinite, let at = Self.step(of: origin), at <= firstBad,
+           r.diverged || r.lossSpikes.contains(where: r.series.skipped.contains),
+           r.referenceFinalLoss.isFinite, !r.referenceSpikes.contains(where: r.lossSpikes.contains) {
+            let injected = r.faultList.contains { $0.kind == .gradientInf || $0.kind == .gradientNaN }
+            let note = injected ? "; an inf/NaN gradient was injected" : ""
+            return Diagnosis(.numerics, "first inf/NaN at \(origin)\(note); the Float64 reference stayed finite")
+        }
+        let half = r.steps / 2
+        let early = r.lossSpikes.filter { $0 < half }.count, late = r.lossSpikes.count - early
+        if r.lossSpikes.count >= 3, late >= 2 * max(early, 1) {
+            return Diagnosis(.learningRate, "spikes grow more frequent: \(early) in the first half, \(late) in the second")
+        }
+        let shared = r.lossSpikes.filter(r.referenceSpikes.contains)
+        if !shared.isEmpty {
+            return Diagnosis(.initialisation, "the fault-free Float64 run spikes too, at \(Figures.steps(shared))")
+        }
+        return Diagnosis(.unexplained, "spikes at \(Figures.steps(r.lossSpikes)), no fault or reference spike there")
+    }
+
+    /// N of "step N: ...".
+    static func step(of origin: String) -> Int? {
+        guard origin.hasPrefix("step "), let colon = origin.firstIndex(of: ":") else { return nil }
+        return Int(origin[origin.index(origin.startIndex, offsetBy: 5)..<colon])
+    }
+
+    static func faultSteps(_ faults: [Fault]) -> [Int] { faults.flatMap(\.steps).sorted() }
+
+    // MARK: Findings
+
+    /// Plain-language findings, each read off the results by comparing runs that differ in one thing.
+    public static func findings(_ results: [RunResult]) -> [String] {
+        divergenceFindings(results) + underflowFindings(results) + normOverflowFindings(results) + skipFindings(results)
+    }
+
+    /// Divergence: runs that differ in one thing only (clipper, scaler or policy), some diverged and some did not.
+    static func divergenceFindings(_ results: [RunResult]) -> [String] {
+        var out = [String]()
+        let dimensions: [(name: String, value: (RunResult) -> String, rest: (RunResult) -> String)] = [
+            ("clipper", { name($0.clipper) }, { "\($0.block)|\($0.policy)|\($0.scaler)|\($0.faults)|\($0.seed)" }),
+            ("scaler", { scalerName($0.scaler) }, { "\($0.block)|\($0.policy)|\($0.clipper)|\($0.faults)|\($0.seed)" }),
+            ("policy", { $0.policy }, { "\($0.block)|\($0.scaler)|\($0.clipper)|\($0.faults)|\($0.seed)" }),
+        ]
+        for dimension in dimensions {
+            for group in groups(results, by: dimension.rest) where Set(group.map(dimension.value)).count == group.count {
+                let diverged = group.filter(\.diverged), kept = group.filter { !$0.diverged }
+                guard !diverged.isEmpty, !kept.isEmpty else { continue }
+                let r = group[0]
+                let fixed: String
+                switch dimension.name {
+                case "clipper": fixed = "\(r.policy) · \(scalerName(r.scaler))"
+                case "scaler": fixed = "\(r.policy) · \(name(r.clipper))"
+                default: fixed = "\(scalerName(r.scaler)) · \(name(r.clipper))"
+                }
+                let lost = diverged.map { d -> String in
+                    var text = "\(dimension.value(d)) diverged at step \(d.divergedAt!)"
+                    if d.firstNonFinite != nil || !d.normOverflowSteps.isEmpty {
+                        text += d.firstNonFinite.map { " (first inf/NaN at \($0))" } ?? " (its gradient norm overflowed at \(Figures.steps(d.normOverflowSteps)))"
+                    } else if d.maxGradNorm.isFinite {
+                        text += " (‖g‖ up to \(Figures.figure(d.maxGradNorm)))"
+                    }
+                    return text
+                }
+                let survived = kept.map { "\(dimension.value($0)) (weight distance \(Figures.figure($0.weightDistance)))" }
+                out.append("**\(r.block)**, \(fixed), faults \(describe(r)): \(lost.joined(separator: "; ")). "
+                           + "\(survived.joined(separator: ", ")) kept training.")
+            }
+        }
+        return out
+    }
+
+    /// Underflow: runs that differ only in the scaler.
+    static func underflowFindings(_ results: [RunResult]) -> [String] {
+        var out = [String]()
+        for group in groups(results, by: { "\($0.block)|\($0.policy)|\($0.clipper)|\($0.faults)|\($0.seed)" }) where Set(group.map(\.scaler)).count > 1 {
+            let sorted = group.filter { $0.meanUnderflowFraction.isFinite }.sorted { $0.meanUnderflowFraction > $1.meanUnderflowFraction }
+            guard let worst = sorted.first, let best = sorted.last, worst.meanUnderflowFraction - best.meanUnderflowFraction >= 0.1 else { continue }
+            out.append("**\(worst.block)**, \(worst.policy) · \(name(worst.clipper)), faults \(describe(worst)): with \(scalerName(worst.scaler)) \(Figures.percent(worst.meanUnderflowFraction)) of "
+                       + "the gradient elements were zero or subnormal in the compute format on average; with \(scalerName(best.scaler)) "
+                       + "\(Figures.percent(best.meanUnderflowFraction)) (the rest are exact zeros, e.g. of inactive ReLUs). Loss scaling exists to lift "
+                       + "gradients out of the underflow range.")
+        }
+        return out
+    }
+
+    /// Clipping norms that overflowed while the gradients were finite.
+    static func normOverflowFindings(_ results: [RunResult]) -> [String] {
+        var out = [String]()
+        for r in results where !r.normOverflowSteps.isEmpty && r.clipper != "none" {
+            let peers = results.filter { $0.block == r.block && $0.policy == r.policy && $0.scaler == r.scaler && $0.faults == r.faults
+                && $0.seed == r.seed && $0.clipper != r.clipper && $0.clipper != "none" }
+            let fine = peers.filter { $0.normOverflowSteps.isEmpty }.map { name($0.clipper) }
+            out.append("**\(r.block)**, \(r.policy), faults \(describe(r)): the clipping norm of \(name(r.clipper)) was inf at "
+                       + "\(Figures.steps(r.normOverflowSteps)) while every gradient was finite (exact ‖g‖ up to \(Figures.figure(r.maxGradNorm))): the clip "
+                       + "coefficient became 0 and zeroed the step's gradients."
+                       + (fine.isEmpty ? "" : " \(fine.joined(separator: ", ")) computed it without overflow."))
+        }
+        return out
+    }
+
+    /// Skipped steps, per block, policy and scaler.
+    static func skipFindings(_ results: [RunResult]) -> [String] {
+        var out = [String]()
+        for group in groups(results, by: { "\($0.block)|\($0.policy)|\($0.scaler)" }, keepSingles: true) {
+            let skipping = group.filter { $0.skippedSteps > 0 }
+            guard let r = skipping.first else { continue }
+            let counts = skipping.map(\.skippedSteps)
+            let range = counts.min() == counts.max() ? "\(counts[0])" : "\(counts.min()!)-\(counts.max()!)"
+            var text = "**\(r.block)**, \(r.policy) · \(scalerName(r.scaler)): \(range) step(s) skipped on inf/NaN gradients in \(skipping.count) of "
+                + "\(group.count) runs"
+            if let origin = r.firstNonFinite { text += "; the first inf/NaN: \(origin)" }
+            if r.series.skipped.first == 0 && r.series.scale.first.map({ $0 > 1 }) == true {
+                text += " (the initial scale \(Figures.figure(r.series.scale[0])) overflowed and was lowered: the scaler calibrating, as designed)"
+            }
+            out.append(text + ".")
+        }
+        return out
+    }
+
+    static func groups(_ results: [RunResult], by key: (RunResult) -> String, keepSingles: Bool = false) -> [[RunResult]] {
+        var order = [String](), members = [String: [RunResult]]()
+        for r in results {
+            let k = key(r)
+            if members[k] == nil { order.append(k) }
+            members[k, default: []].append(r)
+        }
+        return order.map { members[$0]! }.filter { keepSingles || $0.count > 1 }
+    }
+
+    static func describe(_ r: RunResult) -> String {
+        (r.faultList.isEmpty ? "none" : "\(r.faults) (\(r.faultList.map(\.description).joined(separator: ", ")))") + ", seed \(r.seed)"
+    }
+
+    static func name(_ clipper: String) -> String { clipper == "none" ? "no clipping" : clipper }
+    static func scalerName(_ scaler: String) -> String { scaler == "none" ? "no loss scaling" : "scaler \(scaler)" }
+}
