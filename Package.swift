@@ -62,6 +62,7 @@ let package = Package(
                     swiftSettings: cpuFlags),
         // Counts heap allocations in the test process (it replaces malloc there, nowhere else).
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Results", "Base", "Formats", "TestSupport"], swiftSettings: cpuFlags),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Results", "Reports", "Training", "TensorIO", "TestSupport"], swiftSettings: cpuFlags),
         // The layout of DESIGN.md checked against the manifest and the sources.
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),

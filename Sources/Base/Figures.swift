@@ -65,6 +65,24 @@ public enum Figures {
         return String(decoding: buffer.prefix(Int(count)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// An axis tick, exact for the 1-2-5 and power ticks charts draw: integers below 10^6 in full ("65536"), other
+    /// values in [10^-3, 10^6) with up to four significant digits ("0.125"), the rest in exponent form with up to
+    /// four ("2.5e-5", "1e7"). Never rounds a tick to a different number of digits' worth.
+    public static func tick(_ x: Double) -> String {
+        if let text = nonFinite(x) { return text }
+        if x == 0 { return "0" }
+        let a = x.magnitude
+        if a >= 1e-3 && a < 1e6 { return x == x.rounded() ? String(Int(x)) : significant(x, 4) }
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = buffer.withUnsafeMutableBufferPointer { b in withVaList([x]) { vsnprintf(b.baseAddress, b.count, "%.3e", $0) } }
+        let text = String(decoding: buffer.prefix(Int(count)).map { UInt8(bitPattern: $0) }, as: UTF8.self)   // "2.500e-05"
+        guard let e = text.firstIndex(of: "e") else { return text }
+        var mantissa = String(text[..<e])
+        while mantissa.hasSuffix("0") { mantissa.removeLast() }
+        if mantissa.hasSuffix(".") { mantissa.removeLast() }
+        return "\(mantissa)e\(Int(text[text.index(after: e)...]) ?? 0)"
+    }
+
     /// A share as a percentage: whole numbers from 10% (and 0%), one decimal below; "—" when unknown.
     public static func percent(_ x: Double) -> String {
         guard x.isFinite else { return "—" }

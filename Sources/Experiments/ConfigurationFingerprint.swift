@@ -33,6 +33,7 @@ extension TrainingConfiguration {
         ]
         for case let (key, value?) in options { fields["scaler." + key] = Self.number(value) }
         if o.consecutiveHysteresis { fields["scaler.consecutive-hysteresis"] = "true" }
+        if let raise = o.raiseErrorAtMinScale { fields["scaler.raise-error-at-min-scale"] = raise ? "true" : "false" }
         return fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined()
     }
 

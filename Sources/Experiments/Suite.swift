@@ -123,7 +123,7 @@ public struct SuiteSpec: Sendable {
         for (label, faultList) in value?.objectValue ?? [("clean", .array([]))] {
             guard let items = faultList.arrayValue else { throw fail("fault set \(label) must be a list of faults ([] for none)") }
             let faults = try items.map { f -> Fault in
-                guard let fault = f.stringValue.flatMap(Fault.init) else { throw fail("fault \(f.compactText) is not KIND@STEP[,STEP][xMAGNITUDE]") }
+                guard let fault = f.stringValue.flatMap(Fault.init) else { throw fail("fault \(f.compactText) is not \(Fault.syntax)") }
                 if let late = fault.steps.first(where: { $0 >= steps }) { throw fail("fault \(fault) is at step \(late), past the block's \(steps) steps") }
                 return fault
             }

@@ -22,7 +22,7 @@ struct BenchReductionsCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Elements per array (default 64M = 67108864).")
+    @Option(help: "Elements per array (67108864 = 64M).")
     var size = 1 << 26
 
     @Option(help: "Input formats, comma-separated: f16, bf16, f32, f64.")
@@ -34,7 +34,7 @@ struct BenchReductionsCommand: ParsableCommand {
     @Option(help: "Timed runs per measurement (the median is reported).")
     var repetitions = 9
 
-    @Option(help: "Threads (default: one per core).")
+    @Option(help: "Threads: SLURM_CPUS_PER_TASK when set, else one per core.")
     var threads = Parallel.defaultThreads
 
     @Flag(help: "Print one JSON document instead of the table.")
@@ -194,7 +194,7 @@ struct StepBenchOptions: ParsableArguments {
     @Option(help: "Timed runs per measurement (the median is reported).")
     var repetitions = 7
 
-    @Option(help: "Threads (default: one per core).")
+    @Option(help: "Threads: SLURM_CPUS_PER_TASK when set, else one per core.")
     var threads = Parallel.defaultThreads
 
     @Flag(help: "Print one JSON document instead of the table.")

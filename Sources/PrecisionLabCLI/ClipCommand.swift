@@ -41,7 +41,7 @@ struct ClipCommand: ParsableCommand {
     @Option(help: "AGC: the parameters (same names order, dtypes and shapes as GRADS).")
     var params: String?
 
-    @Option(help: "Threads of the torch whose kernels are reproduced: torch.get_num_threads(), which decides how long reductions are chunked.")
+    @Option(help: "Threads of the torch whose kernels are reproduced (torch.get_num_threads(), which decides how long reductions are chunked): SLURM_CPUS_PER_TASK when set, else one per core.")
     var threads: Int = Parallel.defaultThreads
 
     @Option(help: "Where to write the clipped gradients (safetensors).")

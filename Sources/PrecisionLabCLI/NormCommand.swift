@@ -28,7 +28,7 @@ struct NormCommand: ParsableCommand {
     @Option(help: "Algorithms, comma-separated (default: all that apply to the order).")
     var algorithms: String?
 
-    @Option(help: "Threads (default: one per core).")
+    @Option(help: "Threads: SLURM_CPUS_PER_TASK when set, else one per core.")
     var threads = Parallel.defaultThreads
 
     @Flag(help: "Print one JSON document instead of the tables.")

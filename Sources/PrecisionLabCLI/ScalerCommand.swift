@@ -62,6 +62,8 @@ struct ScalerOptions: ParsableArguments {
     var margin: Int?
     @Option(help: "amax scaler: length of the amax history (default 1024).")
     var historyLength: Int?
+    @Option(help: "DeepSpeed's raise_error_at_min_scale: true (its default) stops with its error when an overflow comes at the minimum scale; false keeps skipping steps there.")
+    var raiseErrorAtMinScale: Bool?
 
     func validate() throws {
         for (name, value) in [("--init-scale", initScale), ("--min-scale", minScale), ("--fp8-max", fp8Max)] {
@@ -80,6 +82,7 @@ struct ScalerOptions: ParsableArguments {
         o.initScale = initScale; o.growthFactor = growthFactor; o.backoffFactor = backoffFactor
         o.growthInterval = growthInterval; o.hysteresis = hysteresis; o.minScale = minScale
         o.consecutiveHysteresis = consecutiveHysteresis; o.fp8Max = fp8Max; o.margin = margin; o.historyLength = historyLength
+        o.raiseErrorAtMinScale = raiseErrorAtMinScale
         return o
     }
 }

@@ -120,7 +120,7 @@ struct SuiteRunCommand: ParsableCommand {
     @Option(help: "Run shard I of N (0 <= I < N): every N-th run of the matrix, from the I-th.")
     var shard: String?
 
-    @Option(help: "Runs at a time (default: SLURM_CPUS_PER_TASK, else the machine's cores).")
+    @Option(help: "Runs at a time: SLURM_CPUS_PER_TASK when set, else one per core.")
     var threads: Int = Parallel.defaultThreads
 
     @Flag(help: "Ignore (and delete) the results of an interrupted run.")

@@ -87,7 +87,7 @@ struct TrainCommand: ParsableCommand {
         c.lossMultiplier = lossMultiplier
         c.faults = try fault.map { text in
             guard let f = Fault(text) else {
-                throw ValidationError("--fault '\(text)' is not KIND@STEP[,STEP...][xMAGNITUDE] with KIND one of \(Fault.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ValidationError("--fault '\(text)' is not \(Fault.syntax)")
             }
             return f
         }
@@ -170,8 +170,13 @@ enum TrainText {
         let first = s.records.prefix(max(1, s.records.count / 10)), last = s.records.suffix(max(1, s.records.count / 10))
         lines.append("gradient elements zero or subnormal in \(c.policy.compute.rawValue): first tenth \(short(100 * mean(first.map(\.underflowFraction))))%, "
                      + "last tenth \(short(100 * mean(last.map(\.underflowFraction))))%")
-        let errors = s.records.map(\.normErrorUlps).filter(\.isFinite).map(abs)
-        lines.append("clip norm vs exact: max error \(short(errors.max() ?? .nan)) ulps; largest exact norm \(short(s.records.map(\.exactNorm).filter(\.isFinite).max() ?? .nan))")
+        let largest = "largest exact gradient norm \(short(s.records.map(\.exactNorm).filter(\.isFinite).max() ?? .nan))"
+        if c.clip.method == .none {
+            lines.append(largest)
+        } else {
+            let errors = s.records.map(\.normErrorUlps).filter(\.isFinite).map(abs)
+            lines.append("clip norm vs exact: max error \(short(errors.max() ?? .nan)) ulps; \(largest)")
+        }
         if let f = s.firstNonFinite { lines.append("first inf/NaN: step \(f.step), \(f.origin)") } else { lines.append("no inf or NaN") }
         return lines.joined(separator: "\n")
     }

@@ -1,3 +1,4 @@
+import Base
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,18 +28,22 @@ public struct SVGChart: Sendable {
     /// Vertical marks (e.g. clip events, injected faults), each with a color and a legend label.
     public var marks: [(x: [Double], color: String, label: String)] = []
     public var logY = false
+    /// The base of a log axis: its ticks are powers of it (2 for loss scales, which are powers of two), labelled
+    /// "2^16"; base-10 ticks between 10^-3 and 10^6 are labelled in full ("1000").
+    public var logBase = 10
     /// A fixed y range (linear axis), else the data's.
     public var yRange: (Double, Double)? = nil
     /// A fixed x range, else the data's.
     public var xRange: (Double, Double)? = nil
     public var width = 640.0, height = 300.0
 
-    public init(title: String, xLabel: String, yLabel: String, lines: [Line], logY: Bool = false) {
+    public init(title: String, xLabel: String, yLabel: String, lines: [Line], logY: Bool = false, logBase: Int = 10) {
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
         self.lines = lines
         self.logY = logY
+        self.logBase = logBase
     }
 
     static let left = 64.0, right = 16.0, top = 30.0, bottom = 58.0
@@ -68,7 +73,7 @@ public struct SVGChart: Sendable {
         let plotW = width - Self.left - Self.right, plotH = height - Self.top - Self.bottom
         func t(_ y: Double) -> Double? {
             guard y.isFinite else { return nil }
-            if logY { return y > 0 ? log10(y) : nil }
+            if logY { return y > 0 ? log(y) / log(Double(logBase)) : nil }
             return y
         }
         let xs = lines.flatMap(\.x) + marks.flatMap(\.x)
@@ -87,8 +92,9 @@ public struct SVGChart: Sendable {
         """
         // Grid and ticks: powers of ten on a log axis spanning at least a decade, else five even steps.
         var yTicks = Self.niceTicks(y0, y1, about: 5)
+        let base = Double(logBase)
         if logY, y1 - y0 < 1 {
-            yTicks = Self.niceTicks(pow(10, y0), pow(10, y1), about: 4).filter { $0 > 0 }.map { log10($0) }
+            yTicks = Self.niceTicks(pow(base, y0), pow(base, y1), about: 4).filter { $0 > 0 }.map { log($0) / log(base) }
         } else if logY {
             let stepSize = max(1, ((y1 - y0) / 6).rounded(.up))
             yTicks = Swift.stride(from: (y0 / stepSize).rounded(.up) * stepSize, through: y1, by: stepSize).map { $0 }
@@ -96,10 +102,10 @@ public struct SVGChart: Sendable {
         for v in yTicks {
             let y = py(v)
             out += "<line x1=\"\(f(Self.left))\" y1=\"\(f(y))\" x2=\"\(f(width - Self.right))\" y2=\"\(f(y))\" stroke=\"#e4e4e4\"/>\n"
-            out += "<text x=\"\(f(Self.left - 4))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(tick(logY ? pow(10, v) : v))</text>\n"
+            out += "<text x=\"\(f(Self.left - 4))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(logY ? logTick(v) : Figures.tick(v))</text>\n"
         }
         for v in Self.niceTicks(x0, x1, about: 6) {
-            out += "<text x=\"\(f(px(v)))\" y=\"\(f(height - Self.bottom + 14))\" text-anchor=\"middle\">\(tick(v))</text>\n"
+            out += "<text x=\"\(f(px(v)))\" y=\"\(f(height - Self.bottom + 14))\" text-anchor=\"middle\">\(Figures.tick(v))</text>\n"
             out += "<line x1=\"\(f(px(v)))\" y1=\"\(f(height - Self.bottom))\" x2=\"\(f(px(v)))\" y2=\"\(f(height - Self.bottom + 4))\" stroke=\"#888\"/>\n"
         }
         out += "<rect x=\"\(f(Self.left))\" y=\"\(f(Self.top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"none\" stroke=\"#888\"/>\n"
@@ -161,19 +167,13 @@ public struct SVGChart: Sendable {
         return ticks
     }
 
-    func tick(_ v: Double) -> String {
-        if v == 0 { return "0" }
-        guard v.isFinite else { return v.isNaN ? "nan" : v < 0 ? "-inf" : "inf" }
-        let a = abs(v)
-        if a >= 1e4 || a < 1e-3 {
-            var e = 0, m = a
-            while m >= 10 { m /= 10; e += 1 }
-            while m < 1 { m *= 10; e -= 1 }
-            return "\(v < 0 ? "-" : "")\(f(m))e\(e)"
-        }
-        if a >= 100 { return String(Int(v.rounded())) }
-        let s = (v * 1000).rounded() / 1000
-        return s == s.rounded() ? String(Int(s)) : String(s)
+    /// The label of a log-axis tick at exponent `v` (an integer when the axis spans a unit or more).
+    func logTick(_ v: Double) -> String {
+        let value = pow(Double(logBase), v)
+        guard v == v.rounded(), abs(v) < 1000 else { return Figures.tick(value) }
+        if logBase == 10 && value >= 1e-3 && value < 1e6 { return Figures.tick(value) }
+        if logBase == 2 { return Figures.constant(value, plain: -9...9) }   // 512, 2^16, 2^-24
+        return "\(logBase)^\(Int(v))"
     }
 }
 

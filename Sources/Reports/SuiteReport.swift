@@ -198,7 +198,7 @@ public enum SuiteReport {
         norm.height = 220
         norm.marks = [(s.clipped.map(Double.init), "#ff7f0e", "clipped"), (r.normOverflowSteps.map(Double.init), "#d62728", "norm inf")]
         var scale = SVGChart(title: "loss scale (\(r.scaler))", xLabel: "step", yLabel: "scale",
-                             lines: [.init(label: "scale", color: "#9467bd", x: x, y: s.scale)], logY: true)
+                             lines: [.init(label: "scale", color: "#9467bd", x: x, y: s.scale)], logY: true, logBase: 2)
         scale.height = 200
         scale.marks = [(s.skipped.map(Double.init), "#d62728", "skipped")]
         var underflow = SVGChart(title: "gradient elements zero or subnormal (\(r.policy))", xLabel: "step", yLabel: "fraction",

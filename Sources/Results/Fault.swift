@@ -34,6 +34,9 @@ public struct Fault: Sendable, Equatable, CustomStringConvertible {
         self.magnitude = magnitude ?? kind.defaultMagnitude
     }
 
+    /// How a fault is written, for messages (the one parser is `init?(_:)`).
+    public static var syntax: String { "KIND@STEP[,STEP...][xMAGNITUDE] with KIND one of " + Kind.allCases.map(\.rawValue).joined(separator: ", ") }
+
     /// `KIND@STEP[,STEP...][xMAGNITUDE]`, e.g. `spike-batch@150,400x50`, `gradient-nan@90`.
     public init?(_ text: String) {
         let parts = text.split(separator: "@", maxSplits: 1).map(String.init)

@@ -299,6 +299,8 @@ public enum LossScalerKind: String, CaseIterable, Sendable {
         public var fp8Max: Double?
         public var margin: Int?
         public var historyLength: Int?
+        /// DeepSpeed's raise_error_at_min_scale (nil: its default, true).
+        public var raiseErrorAtMinScale: Bool?
         public init() {}
     }
 
@@ -306,7 +308,7 @@ public enum LossScalerKind: String, CaseIterable, Sendable {
     public var accepts: Set<String> {
         switch self {
         case .torch: return ["init-scale", "growth-factor", "backoff-factor", "growth-interval"]
-        case .deepspeed: return ["init-scale", "growth-factor", "growth-interval", "hysteresis", "min-scale", "consecutive-hysteresis"]
+        case .deepspeed: return ["init-scale", "growth-factor", "growth-interval", "hysteresis", "min-scale", "consecutive-hysteresis", "raise-error-at-min-scale"]
         case .megatron: return ["init-scale", "growth-factor", "backoff-factor", "growth-interval", "hysteresis", "min-scale"]
         case .apex: return ["init-scale", "growth-interval", "min-scale"]
         case .jmp: return ["init-scale", "growth-factor", "growth-interval", "min-scale"]
@@ -319,7 +321,8 @@ public enum LossScalerKind: String, CaseIterable, Sendable {
                                        ("backoff-factor", o.backoffFactor != nil), ("growth-interval", o.growthInterval != nil),
                                        ("hysteresis", o.hysteresis != nil), ("min-scale", o.minScale != nil),
                                        ("consecutive-hysteresis", o.consecutiveHysteresis), ("fp8-max", o.fp8Max != nil),
-                                       ("margin", o.margin != nil), ("history-length", o.historyLength != nil)]
+                                       ("margin", o.margin != nil), ("history-length", o.historyLength != nil),
+                                       ("raise-error-at-min-scale", o.raiseErrorAtMinScale != nil)]
         for (option, set) in given where set && !accepts.contains(option) {
             throw LossScalerError(description: "--\(option) does not apply to the \(rawValue) scaler (it takes \(accepts.sorted().map { "--" + $0 }.joined(separator: ", ")))")
         }
@@ -329,7 +332,8 @@ public enum LossScalerKind: String, CaseIterable, Sendable {
                                    growthInterval: o.growthInterval ?? 2000)
         case .deepspeed:
             return DeepSpeedLossScaler(initScale: o.initScale ?? 65536, scaleFactor: o.growthFactor ?? 2, scaleWindow: o.growthInterval ?? 1000,
-                                       minScale: o.minScale ?? 1, delayedShift: o.hysteresis ?? 2, consecutiveHysteresis: o.consecutiveHysteresis)
+                                       minScale: o.minScale ?? 1, delayedShift: o.hysteresis ?? 2, consecutiveHysteresis: o.consecutiveHysteresis,
+                                       raiseErrorAtMinScale: o.raiseErrorAtMinScale ?? true)
         case .megatron:
             return MegatronGradScaler(initialScale: o.initScale ?? 0x1p32, minScale: o.minScale ?? 1, growthFactor: o.growthFactor ?? 2,
                                       backoffFactor: o.backoffFactor ?? 0.5, growthInterval: o.growthInterval ?? 1000, hysteresis: o.hysteresis ?? 2)
@@ -348,52 +352,5 @@ extension ScalerReplay {
     public init(_ scaler: any LossScaler, overflow: [Bool], amax: [Double]? = nil) {
         var s = scaler
         self.init(&s, overflow: overflow, amax: amax)
-    }
-}
-
-/// The loss scaler of a run, parsed in one place from the words suite files and `--scaler` use: `none`,
-/// `static:S` (a fixed scale S > 0, finite), or a dynamic scaler's name.
-public enum LossScalerChoice: Sendable, Equatable, CustomStringConvertible {
-    case none
-    case fixed(Double)
-    case dynamic(LossScalerKind)
-
-    public init?(_ text: String) {
-        if text == "none" {
-            self = .none
-        } else if text.hasPrefix("static:") {
-            guard let s = Double(text.dropFirst(7)), s.isFinite, s > 0 else { return nil }
-            self = .fixed(s)
-        } else if let kind = LossScalerKind(rawValue: text) {
-            self = .dynamic(kind)
-        } else {
-            return nil
-        }
-    }
-
-    /// The words `init` accepts, for messages.
-    public static var syntax: String { "none, static:SCALE, " + LossScalerKind.allCases.map(\.rawValue).joined(separator: ", ") }
-
-    public var description: String {
-        switch self {
-        case .none: return "none"
-        case .fixed(let s): return "static:\(s)"
-        case .dynamic(let kind): return kind.rawValue
-        }
-    }
-
-    /// The dynamic scaler, if it is one.
-    public var kind: LossScalerKind? { if case .dynamic(let k) = self { return k } else { return nil } }
-
-    /// The fixed scale, if it is one.
-    public var fixedScale: Double? { if case .fixed(let s) = self { return s } else { return nil } }
-
-    /// The scaler, with a dynamic scaler's options.
-    public func make(_ options: LossScalerKind.Options) throws -> any LossScaler {
-        switch self {
-        case .none: return NoLossScaler()
-        case .fixed(let s): return StaticLossScaler(scale: s)
-        case .dynamic(let kind): return try kind.make(options)
-        }
     }
 }

@@ -50,3 +50,20 @@ import Testing
         #expect(Figures.constant(65536, plain: -9...9) == "2^16" && Figures.constant(1024, plain: -9...9) == "2^10" && Figures.constant(512, plain: -9...9) == "512")
     }
 }
+
+@Suite struct TickTests {
+    @Test func ticksAreExactAndShort() {
+        #expect(Figures.tick(65536) == "65536" && Figures.tick(0) == "0" && Figures.tick(-300) == "-300")
+        #expect(Figures.tick(0.125) == "0.125" && Figures.tick(2.5) == "2.5" && Figures.tick(0.001) == "0.001")
+        #expect(Figures.tick(1e7) == "1e7" && Figures.tick(2.5e-5) == "2.5e-5" && Figures.tick(-5e-4) == "-5e-4" && Figures.tick(1e6) == "1e6")
+        #expect(Figures.tick(-.infinity) == "-inf" && Figures.tick(.nan) == "nan")
+        // Every 1-2-5 tick from 1e-9 to 1e12 reads back as the same number.
+        for e in -9...12 {
+            for m in [1.0, 2, 5] {
+                let v = m * pow(10, Double(e))
+                let back = Double(Figures.tick(v))!
+                #expect(abs(back - v) <= v * 1e-12, "\(v) -> \(Figures.tick(v))")
+            }
+        }
+    }
+}

@@ -27,7 +27,7 @@ import TestSupport
         #expect(results.split(separator: "\n").count == 20)
         #expect(try read(second.appendingPathComponent("smoke.results.jsonl")) == results)
         let report = try read(first.appendingPathComponent("smoke.md"))
-        #expect(report.contains("## Findings") && report.contains("![rnn/f32/none/none/bad-batch/seed1](smoke/"))
+        #expect(report.contains("## Findings") && report.contains("![rnn/f32/none/none/bad-labels-at-40/seed1](smoke/"))
         let charts = try FileManager.default.contentsOfDirectory(atPath: first.appendingPathComponent("smoke").path)
         #expect(charts.filter { $0.hasSuffix(".svg") }.count == 20)
         #expect(FileManager.default.fileExists(atPath: first.appendingPathComponent("smoke.timings.jsonl").path))

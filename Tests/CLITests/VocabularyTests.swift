@@ -161,3 +161,29 @@ import TestSupport
         #expect(tried.contains("/opt/lab/fixtures/suites") && tried.last == "/opt/fixtures/suites")
     }
 }
+
+/// DeepSpeed's raise_error_at_min_scale on the command line, and the train summary without a clipper.
+@Suite struct ScalerAndTrainDefectTests {
+    @Test func deepSpeedsRaiseAtMinScaleIsAnOption() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trace = dir.appendingPathComponent("t.json").path
+        try #"{"overflow": [true, true, true]}"#.write(toFile: trace, atomically: true, encoding: .utf8)
+        let base = ["scaler", "replay", trace, "--scaler", "deepspeed", "--init-scale", "2", "--min-scale", "1", "--hysteresis", "1", "--json"]
+        let raising = try CLI.run(base)
+        #expect(raising.status != 0 && raising.stderr.contains("minimum"), "\(raising.stderr)")
+        #expect(try CLI.run(base + ["--raise-error-at-min-scale", "true"]).status == raising.status)
+        let kept = try CLI.run(base + ["--raise-error-at-min-scale", "false"])
+        #expect(kept.status == 0, "\(kept.stderr)")
+        // Another system has no such option.
+        let torch = try CLI.run(["scaler", "replay", trace, "--scaler", "torch", "--raise-error-at-min-scale", "false"])
+        #expect(torch.status == 2 && torch.stderr.contains("does not apply"))
+    }
+
+    @Test func trainWithoutAClipperPrintsNoClipNormError() throws {
+        let none = try CLI.run(["train", "--steps", "3"])
+        #expect(none.status == 0 && !none.stdout.contains("clip norm vs exact") && none.stdout.contains("largest exact gradient norm"))
+        let clipped = try CLI.run(["train", "--steps", "3", "--clip", "global-norm"])
+        #expect(clipped.stdout.contains("clip norm vs exact"))
+    }
+}

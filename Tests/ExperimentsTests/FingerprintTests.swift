@@ -44,7 +44,7 @@ import Training
         var edits: [(inout TrainingConfiguration) -> Void] = [
             { $0.steps = 301 }, { $0.learningRate = 0.0500001 }, { $0.seed = 2 }, { $0.batch = 64 }, { $0.length = 21 },
             { $0.policy = PrecisionPolicy("mixed-f16")! }, { $0.scaler = .dynamic(.torch) }, { $0.scaler = .fixed(2) },
-            { $0.scalerOptions.initScale = 8 }, { $0.scalerOptions.consecutiveHysteresis = true },
+            { $0.scalerOptions.initScale = 8 }, { $0.scalerOptions.consecutiveHysteresis = true }, { $0.scalerOptions.raiseErrorAtMinScale = false },
             { $0.overflowCheck = .deepspeedFP32Sum }, { $0.optimizer = .adam }, { $0.lossMultiplier = 0.5 },
             { $0.skipNonFinite = false }, { $0.faults = [Fault("gradient-nan@2")!] }, { $0.clip.maxNorm = 2 },
             { $0.clip.order = 1 }, { $0.clip.semantics = .optax }, { $0.clip.threads = 2 },

@@ -23,7 +23,7 @@ import TestSupport
                                             path: "smoke.results.jsonl")
         let report = SuiteReport.render(results, analysis: SuiteAnalysis(results), context: try Self.context(), chartDirectory: "smoke")
         try Self.check(report.markdown, "smoke.md")
-        let chart = try #require(report.charts.first { $0.path.contains("rnn_f32_none_none_bad-batch_seed1") })
+        let chart = try #require(report.charts.first { $0.path.contains("rnn_f32_none_none_bad-labels-at-40_seed1") })
         try Self.check(chart.svg, "smoke-rnn-chart.svg")
         #expect(report.charts.count == results.count)
         // The same results in another order render the same.

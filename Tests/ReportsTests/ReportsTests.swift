@@ -1,0 +1,113 @@
+import Base
+import Foundation
+import Formats
+import Reports
+import Results
+import Testing
+import TestSupport
+
+/// The renderers on their own: the table, the SVG charts and the lab report's tables, from hand-made results
+/// (snapshots plus structural checks).
+@Suite struct TextTableTests {
+    @Test func markdownAlignsNumbersRightAndEscapesPipes() {
+        let t = TextTable(header: ["name", "value"], rows: [["a|b", "1.5"], ["c", "-inf"]], numericColumns: [1])
+        #expect(t.markdown == "| name | value |\n|---|---:|\n| a\\|b | 1.5 |\n| c | -inf |\n")
+    }
+
+    @Test func plainPadsToTheWidestCellAndDropsTrailingSpaces() {
+        let t = TextTable(header: ["x", "n"], rows: [["long name", "1"], ["y", "1000"]], numericColumns: [1])
+        #expect(t.plain == "x             n\nlong name     1\ny          1000\n")
+        // A short row is padded, not cut or crashed on.
+        #expect(TextTable(header: ["a", "b"], rows: [["only"]]).plain == "a     b\nonly\n")
+    }
+}
+
+@Suite struct SVGChartTests {
+    /// A loss curve that diverges (NaN, inf) and a loss-scale curve that backs off from 2^16.
+    static func charts() -> [SVGChart] {
+        let steps = (0..<40).map(Double.init)
+        let loss = steps.map { $0 < 30 ? 2 * exp(-$0 / 10) : ($0 < 35 ? .infinity : .nan) }
+        let scale: [Double] = steps.map { $0 < 10 ? 65536 : ($0 < 20 ? 32768 : 16384) }
+        var a = SVGChart(title: "loss", xLabel: "step", yLabel: "loss", lines: [.init(label: "run", color: "#1f77b4", x: steps, y: loss)], logY: true)
+        a.marks = [([12, 30], "#d62728", "faults")]
+        let b = SVGChart(title: "scale", xLabel: "step", yLabel: "scale", lines: [.init(label: "scale", color: "#9467bd", x: steps, y: scale)],
+                         logY: true, logBase: 2)
+        var c = SVGChart(title: "fraction", xLabel: "step", yLabel: "fraction", lines: [.init(label: "u", color: "#8c564b", x: steps, y: steps.map { $0 / 40 })])
+        c.yRange = (0, 1)
+        return [a, b, c]
+    }
+
+    static func attributes(_ svg: String) -> [String] {
+        let pattern = try! NSRegularExpression(pattern: #"\b(x|y|x1|x2|y1|y2|width|height|points)="([^"]*)""#)
+        return pattern.matches(in: svg, range: NSRange(svg.startIndex..., in: svg)).map { String(svg[Range($0.range(at: 2), in: svg)!]) }
+    }
+
+    static func tickLabels(_ svg: String, anchor: String) -> [String] {
+        let pattern = try! NSRegularExpression(pattern: #"<text x="[^"]*" y="[^"]*" text-anchor="\#(anchor)">([^<]*)</text>"#)
+        return pattern.matches(in: svg, range: NSRange(svg.startIndex..., in: svg)).map { String(svg[Range($0.range(at: 1), in: svg)!]) }
+    }
+
+    @Test func everyCoordinateIsFiniteAndTheAxesAreLabelled() throws {
+        for chart in Self.charts() {
+            let svg = chart.svg
+            let values = Self.attributes(svg).filter { $0 != "100%" }.flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "," }) }
+            #expect(!values.isEmpty)
+            for v in values { #expect(Double(v)?.isFinite == true, "\(chart.title): coordinate \(v)") }
+            #expect(svg.contains(">step</text>") && svg.contains(">\(chart.yLabel)\(chart.logY ? " (log)" : "")</text>"))
+            #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"))
+        }
+    }
+
+    @Test func ticksReadAsTheNumbersTheyMark() throws {
+        let (loss, scale, fraction) = (Self.charts()[0].svg, Self.charts()[1].svg, Self.charts()[2].svg)
+        // The loss scale's axis is in powers of two: 2^14 ... 2^16, never "6.6e4" or "1e5".
+        let scaleTicks = Self.tickLabels(scale, anchor: "end")
+        #expect(scaleTicks.contains("2^16") && scaleTicks.contains("2^14"), "\(scaleTicks)")
+        #expect(!scaleTicks.contains { $0.contains("e") })
+        // Every y tick is a number (or b^k) and x ticks are whole steps.
+        for label in Self.tickLabels(loss, anchor: "end") + Self.tickLabels(fraction, anchor: "end") {
+            #expect(Double(label) != nil || label.contains("^"), "\(label)")
+        }
+        let xTicks = Self.tickLabels(fraction, anchor: "middle").compactMap(Double.init)
+        #expect(xTicks == [0, 10, 20, 30], "\(xTicks)")
+        #expect(Self.tickLabels(fraction, anchor: "end").compactMap(Double.init) == [0, 0.5, 1])
+        // The diverged tail is not drawn: one polyline segment, 30 points.
+        let polylines = loss.components(separatedBy: "<polyline").count - 1
+        #expect(polylines == 1)
+    }
+
+    @Test func aChartMatchesItsSnapshot() throws {
+        try Snapshot.check(SVGChart.document(Self.charts()), "fixtures/reports/snapshots/charts.svg")
+    }
+}
+
+@Suite struct LabReportTableTests {
+    static func evaluation() -> NormEvaluation {
+        let naive = AlgorithmEvaluation(algorithm: "naive", value: .infinity, accumulator: .float16, output: .float16, error: .infinity, ulps: .infinity,
+                                        relative: .infinity, bitsLost: 11, overflowed: true, underflowed: false, bound: .infinity, boundUlps: .infinity,
+                                        boundNote: "overflow", withinBound: nil)
+        let kahan = AlgorithmEvaluation(algorithm: "kahan", value: 9486.8330, accumulator: .float32, output: .float32, error: 1e-4, ulps: 0.25,
+                                        relative: 1e-8, bitsLost: 0, overflowed: false, underflowed: false, bound: 2e-3, boundUlps: 2,
+                                        boundNote: nil, withinBound: true)
+        return NormEvaluation(order: .two, count: 1000, storage: .float16, exact: 9486.832980505138, exactInStorage: 9488,
+                              exactPath: "enclosure", algorithms: [naive, kahan])
+    }
+
+    @Test func reductionAndBenchmarkAndConformanceTables() throws {
+        var text = ReductionReport.algorithmTable(Self.evaluation()).markdown + "\n"
+        let fixture = ReductionFixture(family: .overflowSquares, format: .float16, count: 1000, seed: 1)
+        text += ReductionReport.fixtureTables([(fixture, Self.evaluation())])
+        text += ReductionReport.algorithmList([AlgorithmDescription(name: "naive", summary: "a running sum", accumulators: [(.float16, .float16)])]) + "\n"
+        let rows = [BenchmarkRow(format: .float32, algorithm: "read", seconds: 0.01, count: 1 << 24, bytes: 1 << 26),
+                    BenchmarkRow(format: .float32, algorithm: "naive", seconds: 0.02, count: 1 << 24, bytes: 1 << 26),
+                    BenchmarkRow(format: .float32, algorithm: "exact", seconds: 0.022, count: 1 << 24, bytes: 1 << 26)]
+        text += BenchmarkReport.table(rows).markdown + "\n" + BenchmarkReport.summary(rows).markdown + "\n"
+        let checks = [ConformanceResult(check: "decode", format: .float16, cases: 65536, mismatches: 0, examples: []),
+                      ConformanceResult(check: "Swift fma", format: .float16, cases: 10, mismatches: 2, examples: ["x"], testsLab: false),
+                      ConformanceResult(check: "cast", format: .bfloat16, cases: 10, mismatches: 1, examples: ["y"])]
+        text += FormatReport.conformanceTable(checks).markdown
+        #expect(text.contains("| naive | float16 | inf | inf |") && text.contains("| O"))
+        #expect(text.contains("| pass |") && text.contains("| finding |") && text.contains("| FAIL |"))
+        try Snapshot.check(text, "fixtures/reports/snapshots/tables.md")
+    }
+}
