@@ -37,20 +37,20 @@ import TestSupport
         return [a, b, c]
     }
 
-    static func attributes(_ svg: String) -> [String] {
-        let pattern = try! NSRegularExpression(pattern: #"\b(x|y|x1|x2|y1|y2|width|height|points)="([^"]*)""#)
+    static func attributes(_ svg: String) throws -> [String] {
+        let pattern = try NSRegularExpression(pattern: #"\b(x|y|x1|x2|y1|y2|width|height|points)="([^"]*)""#)
         return pattern.matches(in: svg, range: NSRange(svg.startIndex..., in: svg)).map { String(svg[Range($0.range(at: 2), in: svg)!]) }
     }
 
-    static func tickLabels(_ svg: String, anchor: String) -> [String] {
-        let pattern = try! NSRegularExpression(pattern: #"<text x="[^"]*" y="[^"]*" text-anchor="\#(anchor)">([^<]*)</text>"#)
+    static func tickLabels(_ svg: String, anchor: String) throws -> [String] {
+        let pattern = try NSRegularExpression(pattern: #"<text x="[^"]*" y="[^"]*" text-anchor="\#(anchor)">([^<]*)</text>"#)
         return pattern.matches(in: svg, range: NSRange(svg.startIndex..., in: svg)).map { String(svg[Range($0.range(at: 1), in: svg)!]) }
     }
 
     @Test func everyCoordinateIsFiniteAndTheAxesAreLabelled() throws {
         for chart in Self.charts() {
             let svg = chart.svg
-            let values = Self.attributes(svg).filter { $0 != "100%" }.flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "," }) }
+            let values = try Self.attributes(svg).filter { $0 != "100%" }.flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "," }) }
             #expect(!values.isEmpty)
             for v in values { #expect(Double(v)?.isFinite == true, "\(chart.title): coordinate \(v)") }
             #expect(svg.contains(">step</text>") && svg.contains(">\(chart.yLabel)\(chart.logY ? " (log)" : "")</text>"))
@@ -61,16 +61,16 @@ import TestSupport
     @Test func ticksReadAsTheNumbersTheyMark() throws {
         let (loss, scale, fraction) = (Self.charts()[0].svg, Self.charts()[1].svg, Self.charts()[2].svg)
         // The loss scale's axis is in powers of two: 2^14 ... 2^16, never "6.6e4" or "1e5".
-        let scaleTicks = Self.tickLabels(scale, anchor: "end")
+        let scaleTicks = try Self.tickLabels(scale, anchor: "end")
         #expect(scaleTicks.contains("2^16") && scaleTicks.contains("2^14"), "\(scaleTicks)")
         #expect(!scaleTicks.contains { $0.contains("e") })
         // Every y tick is a number (or b^k) and x ticks are whole steps.
-        for label in Self.tickLabels(loss, anchor: "end") + Self.tickLabels(fraction, anchor: "end") {
+        for label in try Self.tickLabels(loss, anchor: "end") + Self.tickLabels(fraction, anchor: "end") {
             #expect(Double(label) != nil || label.contains("^"), "\(label)")
         }
-        let xTicks = Self.tickLabels(fraction, anchor: "middle").compactMap(Double.init)
+        let xTicks = try Self.tickLabels(fraction, anchor: "middle").compactMap(Double.init)
         #expect(xTicks == [0, 10, 20, 30], "\(xTicks)")
-        #expect(Self.tickLabels(fraction, anchor: "end").compactMap(Double.init) == [0, 0.5, 1])
+        #expect(try Self.tickLabels(fraction, anchor: "end").compactMap(Double.init) == [0, 0.5, 1])
         // The diverged tail is not drawn: one polyline segment, 30 points.
         let polylines = loss.components(separatedBy: "<polyline").count - 1
         #expect(polylines == 1)
