@@ -63,7 +63,7 @@ let package = Package(
         // Counts heap allocations in the test process (it replaces malloc there, nowhere else).
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Results", "Base", "Formats", "TestSupport"], swiftSettings: cpuFlags),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Results", "Reports", "Training", "TensorIO", "TestSupport"], swiftSettings: cpuFlags),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Formats", "Results", "Reports", "Training", "TensorIO", "TestSupport"], swiftSettings: cpuFlags),
         // The layout of DESIGN.md checked against the manifest and the sources.
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["PrecisionLab", "PrecisionLabCLI", "TestSupport"], swiftSettings: cpuFlags),
