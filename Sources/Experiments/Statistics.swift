@@ -1,24 +1,8 @@
 import Formats
+import Results
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// An interval estimate: a point value and a 95% interval around it.
-public struct Interval: Sendable, Equatable, CustomStringConvertible {
-    public var estimate: Double
-    public var low: Double
-    public var high: Double
-
-    public init(estimate: Double, low: Double, high: Double) {
-        self.estimate = estimate
-        self.low = low
-        self.high = high
-    }
-
-    public func contains(_ x: Double) -> Bool { low <= x && x <= high }
-
-    public var description: String { "\(estimate) [\(low), \(high)]" }
-}
 
 /// The statistics of a comparison across seeds: survival as a proportion with Wilson's interval, a metric's
 /// median with a seeded percentile-bootstrap interval, and paired differences judged by whether their interval

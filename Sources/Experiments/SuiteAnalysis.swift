@@ -12,7 +12,7 @@ extension SuiteAnalysis {
         var readings = [Int: ClipReading]()
         for r in results where r.clipper != "none" { readings[r.index] = Self.clipReading(r.clipRate) }
         self.init(findings: Self.findings(results), rankings: blocks.map { b in (b, Self.ranking(results.filter { $0.block == b })) },
-                  diagnoses: diagnoses, clipReadings: readings)
+                  diagnoses: diagnoses, clipReadings: readings, verdicts: Self.verdicts(results))
     }
 
     /// Strategies ranked within a block: fewest diverged runs first, then the smallest mean weight distance.

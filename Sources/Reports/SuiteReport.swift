@@ -24,15 +24,17 @@ public enum SuiteReport {
             charts.append(Chart(path: path, svg: chart(r)))
         }
         var md = header(results, blocks: blocks, context: context)
+        md += "\n" + VerdictReport.section(analysis.verdicts)
         md += "\n## Configuration\n\n"
         for b in context.blocks { md += "- **\(b.name)**: \(b.summary)\n" }
         md += "\n" + howToRead
         md += "\n## Findings\n\n"
         let found = analysis.findings
         md += found.isEmpty ? "Nothing stood out: no run diverged, skipped a step or lost its clipping norm.\n" : found.map { "- \($0)\n" }.joined()
-        md += "\n## Ranking\n\n"
-        md += "Strategies ranked within each block: fewest diverged runs first, then the smallest mean distance of the final weights "
-            + "to the fault-free Float64 run's (‖w − w_ref‖ / ‖w_ref‖), over all fault sets and seeds.\n"
+        md += "\n## Strategy measurements\n\n"
+        md += "What each strategy of a block did, over all its fault sets and seeds, listed by diverged runs and then the mean distance of "
+            + "the final weights to the fault-free Float64 run's (‖w − w_ref‖ / ‖w_ref‖). A description, not a verdict: a clipper that "
+            + "changes the trajectory moves the weights without harming the task; the verdicts above judge by survival and the held-out metric.\n"
         for (block, rows) in analysis.rankings {
             md += "\n### \(block)\n\n" + ranking(rows).markdown
         }

@@ -8,9 +8,12 @@ public struct SuiteAnalysis: Sendable, Equatable {
     public var diagnoses: [Int: Diagnosis]
     /// How often each clipping run's clipper fired, by run index.
     public var clipReadings: [Int: ClipReading]
+    /// Per block and fault set, the strategies judged across seeds: survival, then the held-out metric.
+    public var verdicts: [FaultSetVerdict]
 
     public init(findings: [String], rankings: [(block: String, rows: [StrategyRank])], diagnoses: [Int: Diagnosis],
-                clipReadings: [Int: ClipReading]) {
+                clipReadings: [Int: ClipReading], verdicts: [FaultSetVerdict] = []) {
+        self.verdicts = verdicts
         self.findings = findings
         self.rankings = rankings
         self.diagnoses = diagnoses
@@ -18,7 +21,7 @@ public struct SuiteAnalysis: Sendable, Equatable {
     }
 
     public static func == (a: SuiteAnalysis, b: SuiteAnalysis) -> Bool {
-        a.findings == b.findings && a.diagnoses == b.diagnoses && a.clipReadings == b.clipReadings
+        a.findings == b.findings && a.diagnoses == b.diagnoses && a.clipReadings == b.clipReadings && a.verdicts == b.verdicts
             && a.rankings.elementsEqual(b.rankings) { $0.block == $1.block && $0.rows == $1.rows }
     }
 }

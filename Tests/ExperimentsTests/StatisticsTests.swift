@@ -1,5 +1,6 @@
 import Experiments
 import Formats
+import Results
 import Testing
 
 /// The statistics of seeds, against published values and known truths.
@@ -69,5 +70,48 @@ import Testing
         #expect(Statistics.paired(doubled, base, higherIsBetter: true).verdict == .better)
         let d = Statistics.paired(doubled, base, higherIsBetter: false).difference
         #expect(d.low > 0 && d.contains(Statistics.median(base)))
+    }
+}
+
+/// The suite's verdicts from hand-made results whose truth is known.
+@Suite struct VerdictTests {
+    static func run(_ index: Int, clipper: String, seed: Int, metric: Double, diverged: Bool = false, faults: String = "bad") -> RunResult {
+        let series = RunResult.Series(stride: 1, loss: [], referenceLoss: [], gradNorm: [], threshold: [], scale: [], underflow: [], clipped: [], skipped: [])
+        return RunResult(index: index, suite: "s", id: "b/f32/none/\(clipper)/\(faults)/seed\(seed)", configuration: "0", block: "b", task: "adding",
+                         model: "rnn", policy: "f32", scaler: "none", clipper: clipper, faults: faults, faultList: [], seed: seed, steps: 10,
+                         finalLoss: 1, referenceFinalLoss: 1, weightDistance: 0, divergedAt: diverged ? 5 : nil, skippedSteps: 0,
+                         clippedSteps: 0, lossSpikes: [], referenceSpikes: [], normOverflowSteps: [], maxGradNorm: 1, maxNormErrorUlps: 0,
+                         meanUnderflowFraction: 0, maxUnderflowFraction: 0, firstNonFinite: nil, metricName: "held-out MSE", metric: metric,
+                         series: series)
+    }
+
+    @Test func aStrategyThatDivergesOnMostSeedsSurvivesLess() throws {
+        var results = [RunResult]()
+        for seed in 1...8 {
+            results.append(Self.run(results.count, clipper: "none", seed: seed, metric: 0.2, diverged: seed > 1))
+            results.append(Self.run(results.count, clipper: "global-norm", seed: seed, metric: 0.16 + 0.001 * Double(seed)))
+        }
+        let v = try #require(SuiteAnalysis.verdicts(results).first)
+        #expect(v.strategies.map(\.strategy) == ["f32 · none · global-norm", "f32 · none · none"])
+        #expect(v.strategies[0].survived == 8 && v.strategies[1].survived == 1 && v.strategies[1].comparison == .survivesLess)
+        #expect(v.strategies[0].metric?.estimate == 0.1645 && v.higherIsBetter == false)
+    }
+
+    @Test func identicalStrategiesTieAndAPlantedEffectIsWorse() throws {
+        var results = [RunResult]()
+        for seed in 1...5 {
+            let base = 0.15 + 0.002 * Double(seed * seed % 7)
+            results.append(Self.run(results.count, clipper: "a", seed: seed, metric: base))
+            results.append(Self.run(results.count, clipper: "same-as-a", seed: seed, metric: base))
+            results.append(Self.run(results.count, clipper: "twice", seed: seed, metric: 2 * base))
+        }
+        let v = try #require(SuiteAnalysis.verdicts(results).first)
+        #expect(v.strategies[0].strategy == "f32 · none · a")
+        #expect(v.strategies[1].comparison == .noMeasurableDifference(Interval(estimate: 0, low: 0, high: 0)))
+        guard case .worse(let d) = v.strategies[2].comparison else { Issue.record("\(v.strategies[2].comparison)"); return }
+        #expect(d.low > 0)
+        // Two seeds only: the report cannot tell, and says so rather than ranking.
+        let few = try #require(SuiteAnalysis.verdicts(results.filter { $0.seed <= 2 }).first)
+        #expect(few.strategies[2].comparison == .tooFewSeeds(2) && few.strategies[2].tiedWithFirst)
     }
 }

@@ -1,0 +1,67 @@
+import Base
+import Results
+
+/// The verdicts of a suite: per block and fault set, a sentence that leads with the answer, and the table behind it.
+public enum VerdictReport {
+    /// The section: how to read it, then per block and fault set the sentence and its table.
+    public static func section(_ verdicts: [FaultSetVerdict]) -> String {
+        var md = "## Verdicts\n\n" + rules + "\n"
+        for v in verdicts {
+            md += "\n### \(v.block) · faults `\(v.faults)`\n\n" + sentence(v) + "\n\n" + table(v).markdown
+        }
+        return md
+    }
+
+    static let rules = """
+        Per block and fault set, the strategies are judged across their seeds: first by survival (runs that did not \
+        diverge, k of n, with Wilson's 95% interval), then by the held-out metric over the surviving runs (median, \
+        seeded bootstrap 95% interval). Each strategy is compared with the first one: it survives less only when the \
+        survival intervals are apart; it is worse only when the interval of the paired differences of the metric \
+        (the same seeds, both survived, at least three) lies on the worse side of zero. Otherwise the data cannot \
+        tell them apart, and they are tied; with fewer than three such seeds the report says that it cannot tell.
+
+        """
+
+    /// "global-norm survived 5/5 seeds ...": the first strategy, what ties with it, and what is measurably worse.
+    static func sentence(_ v: FaultSetVerdict) -> String {
+        let first = v.strategies[0]
+        guard first.survived > 0 else { return "Every strategy diverged on every seed (\(first.runs) per strategy)." }
+        var text = "**\(first.strategy)** survived \(first.survived)/\(first.runs) seed(s)"
+        if let m = first.metric { text += ", \(v.metricName) \(interval(m))" }
+        text += "."
+        let rest = v.strategies.dropFirst()
+        let tied = rest.filter(\.tiedWithFirst), apart = rest.filter { !$0.tiedWithFirst }
+        if !tied.isEmpty {
+            let measured = tied.allSatisfy { if case .noMeasurableDifference = $0.comparison { return true } else { return false } }
+            text += " The data cannot separate it from \(tied.map { "\($0.strategy) (\($0.survived)/\($0.runs))" }.joined(separator: ", "))"
+            text += measured ? ": no measurable difference." : ": too few seeds to tell (add seeds to the block)."
+        }
+        if !apart.isEmpty { text += " Measurably behind: \(apart.map { "\($0.strategy) (\(comparison($0.comparison)))" }.joined(separator: "; "))." }
+        return text
+    }
+
+    static func table(_ v: FaultSetVerdict) -> TextTable {
+        TextTable(header: ["strategy", "survived", "survival 95%", "\(v.metricName) (median, 95%)", "over", "against the first"],
+                  rows: v.strategies.map { s in
+                      [s.strategy, "\(s.survived)/\(s.runs)", "[\(Figures.figure(s.survival.low)), \(Figures.figure(s.survival.high))]",
+                       s.metric.map(interval) ?? "— (none survived)", "\(s.survived) run(s)", comparison(s.comparison)]
+                  },
+                  numericColumns: [1, 4])
+    }
+
+    static func interval(_ i: Interval) -> String {
+        "\(Figures.figure(i.estimate)) [\(Figures.figure(i.low)), \(Figures.figure(i.high))]"
+    }
+
+    static func comparison(_ c: StrategyVerdict.Comparison) -> String {
+        switch c {
+        case .first: return "—"
+        case .survivesLess: return "survives less"
+        case .fewerSurvivedWithinNoise: return "fewer survived, within the noise of so few seeds"
+        case .worse(let d): return "worse: paired Δ \(interval(d))"
+        case .better(let d): return "better on the paired seeds: Δ \(interval(d))"
+        case .noMeasurableDifference(let d): return "no measurable difference" + (d.map { ": paired Δ \(interval($0))" } ?? "")
+        case .tooFewSeeds(let k): return "cannot tell: \(k) seed(s) survived in both"
+        }
+    }
+}

@@ -1,0 +1,80 @@
+/// An interval estimate: a point value and a 95% interval around it.
+public struct Interval: Sendable, Equatable, CustomStringConvertible {
+    public var estimate: Double
+    public var low: Double
+    public var high: Double
+
+    public init(estimate: Double, low: Double, high: Double) {
+        self.estimate = estimate
+        self.low = low
+        self.high = high
+    }
+
+    public func contains(_ x: Double) -> Bool { low <= x && x <= high }
+
+    public var description: String { "\(estimate) [\(low), \(high)]" }
+}
+
+/// What the seeds say about one strategy under one fault set of a block.
+public struct StrategyVerdict: Sendable, Equatable {
+    /// How the strategy compares with the block's first strategy under the same faults.
+    public enum Comparison: Sendable, Equatable {
+        /// This is the first strategy.
+        case first
+        /// Survived on fewer seeds, with the survival intervals apart.
+        case survivesLess
+        /// Survived on fewer seeds, but within what so few seeds can tell (the intervals overlap).
+        case fewerSurvivedWithinNoise
+        /// The paired metric (same seeds, both survived) is worse, its interval excluding zero.
+        case worse(Interval)
+        /// The paired metric is better though the medians over all survivors ranked it lower (other seeds survived).
+        case better(Interval)
+        /// Neither survival nor the paired metric tells them apart: a tie.
+        case noMeasurableDifference(Interval?)
+        /// Fewer than three seeds on which both survived: the data cannot tell.
+        case tooFewSeeds(Int)
+    }
+
+    public var strategy: String
+    public var runs: Int
+    public var survived: Int
+    /// Wilson's 95% interval of the survival rate.
+    public var survival: Interval
+    /// The held-out metric over the surviving runs (median, bootstrap 95%), nil when none survived.
+    public var metric: Interval?
+    public var comparison: Comparison
+
+    public init(strategy: String, runs: Int, survived: Int, survival: Interval, metric: Interval?, comparison: Comparison) {
+        self.strategy = strategy
+        self.runs = runs
+        self.survived = survived
+        self.survival = survival
+        self.metric = metric
+        self.comparison = comparison
+    }
+
+    /// Tied with the first strategy: the data cannot separate them.
+    public var tiedWithFirst: Bool {
+        switch comparison {
+        case .first, .noMeasurableDifference, .tooFewSeeds, .better, .fewerSurvivedWithinNoise: return true
+        case .survivesLess, .worse: return false
+        }
+    }
+}
+
+/// The strategies of one block under one fault set, best first, with the metric they are judged by.
+public struct FaultSetVerdict: Sendable, Equatable {
+    public var block: String
+    public var faults: String
+    public var metricName: String
+    public var higherIsBetter: Bool
+    public var strategies: [StrategyVerdict]
+
+    public init(block: String, faults: String, metricName: String, higherIsBetter: Bool, strategies: [StrategyVerdict]) {
+        self.block = block
+        self.faults = faults
+        self.metricName = metricName
+        self.higherIsBetter = higherIsBetter
+        self.strategies = strategies
+    }
+}
