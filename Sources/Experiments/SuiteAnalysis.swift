@@ -96,7 +96,29 @@ extension SuiteAnalysis {
 
     /// Plain-language findings, each read off the results by comparing runs that differ in one thing.
     public static func findings(_ results: [RunResult]) -> [String] {
-        divergenceFindings(results) + underflowFindings(results) + normOverflowFindings(results) + skipFindings(results)
+        merged(divergenceFindings(results) + underflowFindings(results) + normOverflowFindings(results) + skipFindings(results))
+    }
+
+    /// Between a finding's where ("**block**, policy · scaler") and its what.
+    static let split = "\u{1F}"
+
+    /// Findings that say the same thing in several places become one line listing the places, in first-seen order:
+    /// "**block**, place 1; place 2: what".
+    static func merged(_ findings: [String]) -> [String] {
+        var order = [String](), places = [String: [String]]()
+        for f in findings {
+            let parts = f.components(separatedBy: split)
+            guard parts.count == 2, let comma = parts[0].range(of: "**, ") else { order.append(f); continue }
+            let block = String(parts[0][..<comma.upperBound].dropLast(2)), place = String(parts[0][comma.upperBound...])
+            let key = block + split + parts[1]
+            if places[key] == nil { order.append(key) }
+            places[key, default: []].append(place)
+        }
+        return order.map { key in
+            guard let where_ = places[key] else { return key }
+            let parts = key.components(separatedBy: split)
+            return "\(parts[0]), \(where_.joined(separator: "; ")): \(parts[1])"
+        }
     }
 
     /// Divergence: runs that differ in one thing only (clipper, scaler or policy), some diverged and some did not.
@@ -128,7 +150,7 @@ extension SuiteAnalysis {
                     return text
                 }
                 let survived = kept.map { "\(dimension.value($0)) (weight distance \(Figures.figure($0.weightDistance)))" }
-                out.append("**\(r.block)**, \(fixed), faults \(describe(r)): \(lost.joined(separator: "; ")). "
+                out.append("**\(r.block)**, \(fixed), faults \(describe(r))\(split)\(lost.joined(separator: "; ")). "
                            + "\(survived.joined(separator: ", ")) kept training.")
             }
         }
@@ -141,7 +163,7 @@ extension SuiteAnalysis {
         for group in groups(results, by: { "\($0.block)|\($0.policy)|\($0.clipper)|\($0.faults)|\($0.seed)" }) where Set(group.map(\.scaler)).count > 1 {
             let sorted = group.filter { $0.meanUnderflowFraction.isFinite }.sorted { $0.meanUnderflowFraction > $1.meanUnderflowFraction }
             guard let worst = sorted.first, let best = sorted.last, worst.meanUnderflowFraction - best.meanUnderflowFraction >= 0.1 else { continue }
-            out.append("**\(worst.block)**, \(worst.policy) · \(name(worst.clipper)), faults \(describe(worst)): with \(scalerName(worst.scaler)) \(Figures.percent(worst.meanUnderflowFraction)) of "
+            out.append("**\(worst.block)**, \(worst.policy) · \(name(worst.clipper)), faults \(describe(worst))\(split)with \(scalerName(worst.scaler)) \(Figures.percent(worst.meanUnderflowFraction)) of "
                        + "the gradient elements were zero or subnormal in the compute format on average; with \(scalerName(best.scaler)) "
                        + "\(Figures.percent(best.meanUnderflowFraction)) (the rest are exact zeros, e.g. of inactive ReLUs). Loss scaling exists to lift "
                        + "gradients out of the underflow range.")
@@ -156,7 +178,7 @@ extension SuiteAnalysis {
             let peers = results.filter { $0.block == r.block && $0.policy == r.policy && $0.scaler == r.scaler && $0.faults == r.faults
                 && $0.seed == r.seed && $0.clipper != r.clipper && $0.clipper != "none" }
             let fine = peers.filter { $0.normOverflowSteps.isEmpty }.map { name($0.clipper) }
-            out.append("**\(r.block)**, \(r.policy), faults \(describe(r)): the clipping norm of \(name(r.clipper)) was inf at "
+            out.append("**\(r.block)**, \(r.policy), faults \(describe(r))\(split)the clipping norm of \(name(r.clipper)) was inf at "
                        + "\(Figures.steps(r.normOverflowSteps)) while every gradient was finite (exact ‖g‖ up to \(Figures.figure(r.maxGradNorm))): the clip "
                        + "coefficient became 0 and zeroed the step's gradients."
                        + (fine.isEmpty ? "" : " \(fine.joined(separator: ", ")) computed it without overflow."))
@@ -172,7 +194,7 @@ extension SuiteAnalysis {
             guard let r = skipping.first else { continue }
             let counts = skipping.map(\.skippedSteps)
             let range = counts.min() == counts.max() ? "\(counts[0])" : "\(counts.min()!)-\(counts.max()!)"
-            var text = "**\(r.block)**, \(r.policy) · \(scalerName(r.scaler)): \(range) step(s) skipped on inf/NaN gradients in \(skipping.count) of "
+            var text = "**\(r.block)**, \(r.policy) · \(scalerName(r.scaler))\(split)\(range) step(s) skipped on inf/NaN gradients in \(skipping.count) of "
                 + "\(group.count) runs"
             if let origin = r.firstNonFinite { text += "; the first inf/NaN: \(origin)" }
             if r.series.skipped.first == 0 && r.series.scale.first.map({ $0 > 1 }) == true {

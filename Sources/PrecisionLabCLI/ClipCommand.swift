@@ -119,7 +119,7 @@ struct ClipRun {
         exactBefore = FastExactNorm.norm(of: tensors.map(\.floatBuffer), order: .two).value
         exactNorm = NormOrder(p: config.order).map { FastExactNorm.norm(of: tensors.map(\.floatBuffer), order: $0).value }
         var clipper = config.make()
-        let defaultNorm: ClipNorm = config.semantics == .torch ? .torch(threads: config.threads) : .optax
+        let defaultNorm: ClipNorm = config.arithmetic == .torch ? .torch(threads: config.threads) : .optax
         let reported = config.method == .globalNorm ? nil : (config.norm ?? defaultNorm).evaluate(tensors, order: config.order)
         let outcome: ClipOutcome
         do {

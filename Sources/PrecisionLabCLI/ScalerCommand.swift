@@ -104,7 +104,7 @@ struct ScalerReplayCommand: ParsableCommand {
     @Argument(help: "The trace (JSON).")
     var trace: String
 
-    @Option(help: "torch, deepspeed, megatron, apex, jmp or amax.")
+    @Option(help: "none, static:SCALE, torch, deepspeed, megatron, apex, jmp or amax.")
     var scaler: String
 
     @OptionGroup var scalerOptions: ScalerOptions
@@ -113,17 +113,15 @@ struct ScalerReplayCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard LossScalerKind(rawValue: scaler) != nil else {
-            throw ValidationError("--scaler: '\(scaler)' is not one of \(LossScalerKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        guard LossScalerChoice(scaler) != nil else { throw ValidationError("--scaler: '\(scaler)' is not one of \(LossScalerChoice.syntax)") }
     }
 
     func run() throws {
         let t = try ScalerTrace(path: trace)
-        let kind = LossScalerKind(rawValue: scaler)!
+        let choice = LossScalerChoice(scaler)!
         let made: any LossScaler
-        do { made = try kind.make(scalerOptions.options) } catch let e as LossScalerError { throw ValidationError(e.description) }
-        if kind == .amax && t.amax == nil { throw InputError(trace, "the amax scaler needs \"amax\": [numbers] in the trace") }
+        do { made = try choice.make(scalerOptions.options) } catch let e as LossScalerError { throw ValidationError(e.description) }
+        if choice.kind == .amax && t.amax == nil { throw InputError(trace, "the amax scaler needs \"amax\": [numbers] in the trace") }
         let replay = ScalerReplay(made, overflow: t.overflow, amax: t.amax)
         if json {
             var members: [(key: String, value: JSONValue)] = [("scale", .array(replay.scales.map(JSONValue.double))),
@@ -131,9 +129,9 @@ struct ScalerReplayCommand: ParsableCommand {
             if let error = replay.error { members.append(("error", .string(error))) }
             print(JSONValue.object(members).prettyText())
         } else {
-            print(ScalerText.replayTable(kind.rawValue, overflow: t.overflow, replay: replay))
+            print(ScalerText.replayTable(choice.description, overflow: t.overflow, replay: replay))
         }
-        if let error = replay.error { throw CheckFailed(description: "\(kind.rawValue) raised at step \(replay.scales.count - 1): \(error)") }
+        if let error = replay.error { throw CheckFailed(description: "\(choice.description) raised at step \(replay.scales.count - 1): \(error)") }
     }
 }
 

@@ -28,7 +28,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "f64, f32, f16, bf16, mixed-f16 or mixed-bf16.") var policy: String = "f32"
     @Option(help: "Matmul accumulator: wide (Float32 for 16-bit) or storage.") var accumulate: String = "wide"
     @Option(help: "none, static (at --static-scale), static:SCALE, torch, deepspeed, megatron, apex, jmp or amax.") var scaler: String = "none"
-    @Option(help: "The scale of --scaler static.") var staticScale: Double = 1024
+    @Option(help: "The scale of --scaler static (1024 when not given).") var staticScale: Double?
     @OptionGroup var scalerOptions: ScalerOptions
     @Option(help: "elementwise (any inf/NaN) or deepspeed-fp32-sum (DeepSpeed's check, false alarms included).")
     var overflowCheck: String = "elementwise"
@@ -64,7 +64,8 @@ struct TrainCommand: ParsableCommand {
         guard let accumulator = MatmulAccumulator(rawValue: accumulate) else { throw ValidationError("--accumulate must be wide or storage") }
         policy.accumulator = accumulator
         c.policy = policy
-        guard let choice = scaler == "static" ? LossScalerChoice.fixed(staticScale) : LossScalerChoice(scaler) else {
+        if staticScale != nil && scaler != "static" { throw ValidationError("--static-scale goes with --scaler static (--scaler \(scaler) was given)") }
+        guard let choice = scaler == "static" ? LossScalerChoice.fixed(staticScale ?? 1024) : LossScalerChoice(scaler) else {
             throw ValidationError("--scaler must be one of \(LossScalerChoice.syntax), or static with --static-scale")
         }
         c.scaler = choice

@@ -106,6 +106,11 @@ import TestSupport
         let input = CLI.fixture("clip/torch-f32-p2-c0.5.safetensors")
         let r = try CLI.run(["clip", input, "--clip", "block-rms", "--out", dir.appendingPathComponent("o.safetensors").path])
         #expect(r.status == 0 && r.stdout.contains("block-rms clipping with optax arithmetic"), "\(r.stdout)")
+        // ... and reports optax's total norm, the one --semantics optax computes.
+        let out = dir.appendingPathComponent("p.safetensors").path
+        let blockRMS = try JSONValue(parsing: try CLI.run(["clip", input, "--clip", "block-rms", "--out", out, "--json"]).stdout)
+        let optax = try JSONValue(parsing: try CLI.run(["clip", input, "--clip", "value", "--semantics", "optax", "--out", out, "--json"]).stdout)
+        #expect(blockRMS["total_norm"] == optax["total_norm"])
     }
 
     @Test func normMeasuresANamedFP8Tensor() throws {
@@ -128,6 +133,16 @@ import TestSupport
         let b = try CLI.run(["train", "--steps", "5", "--policy", "f16", "--scaler", "static", "--static-scale", "512", "--json"])
         #expect(a.status == 0 && a.stdout == b.stdout, "\(a.stderr)")
         #expect(try CLI.run(["train", "--scaler", "static:-1"]).status == 2)
+        // Two scales at once is ambiguous.
+        #expect(try CLI.run(["train", "--scaler", "static:512", "--static-scale", "1024"]).status == 2)
+        // scaler replay takes the same words: a static scale never changes and never skips but on overflow.
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trace = dir.appendingPathComponent("t.json").path
+        try #"{"overflow": [false, true, false]}"#.write(toFile: trace, atomically: true, encoding: .utf8)
+        let replay = try CLI.run(["scaler", "replay", trace, "--scaler", "static:512", "--json"])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(try JSONValue(parsing: replay.stdout)["scale"] == .array([.number("512.0"), .number("512.0"), .number("512.0")]))
     }
 }
 
