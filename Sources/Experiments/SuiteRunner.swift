@@ -81,7 +81,7 @@ public enum SuiteRunner {
         return RunResult(index: index, suite: run.suite, id: run.id, configuration: run.fingerprint, block: run.block, task: c.task.rawValue, model: c.model.rawValue, policy: run.policy,
                          scaler: run.scaler, clipper: run.clipper, faults: run.faults, faultList: c.faults, seed: Int(run.seed), steps: c.steps,
                          finalLoss: s.finalLoss, referenceFinalLoss: reference.finalLoss, weightDistance: weightDistance,
-                         divergedAt: divergedAt, skippedSteps: s.skippedSteps, clippedSteps: s.clippedSteps, lossSpikes: spikes,
+                         divergedAt: divergedAt, skippedSteps: s.skippedSteps, clippedSteps: s.records.prefix(divergedAt ?? s.records.count).filter(\.clipped).count, lossSpikes: spikes,
                          referenceSpikes: referenceSpikes, normOverflowSteps: normOverflows,
                          maxGradNorm: s.records.map(\.exactNorm).filter(\.isFinite).max() ?? .nan,
                          maxNormErrorUlps: globalNorm ? s.records.map { abs($0.normErrorUlps) }.filter(\.isFinite).max() ?? 0 : .nan,

@@ -116,7 +116,8 @@ public enum SuiteReport {
         Clipping that fires on fewer than 1% of steps is insurance: it catches the rare bad batch and otherwise stays out of the way. \
         Clipping on most steps (50% or more) is a diagnosis, not a fix: the threshold sits below the typical gradient norm, so the \
         clipper is a smaller learning rate in disguise (or the learning rate is too high). In between, it fires on particular batches: \
-        look at which.
+        look at which. A clip is a step on which the clipper changed finite gradients of a live run: skipped steps, steps \
+        with inf/NaN gradients and the steps after a divergence do not count, in the numerator or the denominator.
 
         """
 

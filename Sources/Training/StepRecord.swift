@@ -12,7 +12,8 @@ public struct StepRecord: Sendable, Equatable {
     public var scale: Double
     public var skipped: Bool
     public var clipCoefficient: Double?
-    /// Whether the clipper changed any gradient element (element- and unit-wise clippers have no coefficient).
+    /// Whether the clipper changed any gradient element of a step it applied to finite gradients (a skipped step, or
+    /// one whose gradients hold an inf or NaN, is no clip; element- and unit-wise clippers have no coefficient).
     public var clipped = false
     /// The clipping threshold in force (max_norm, or ZClip's and AutoClip's adaptive one).
     public var threshold: Double?

@@ -111,11 +111,12 @@ public final class TrainingLoop<S: TensorScalar> {
         let stats = settings.telemetry == nil ? nil : GradientStats(parameters, layers: layers)
         let (grads, origin) = try unscaleAndCheck(lossValue: lossValue)
         let (outcome, exact) = try clip(grads, step: step)
+        let gradientsFinite = !amp.foundInf   // read before the update resets it
         let skipped = try stepOrSkip(grads, learningRateFactor: input.learningRateFactor)
         try updateScaler(step: step, origin: origin)
         let ulps = settings.telemetry?.ulps(outcome.norm, from: exact, in: outcome.normFormat) ?? .nan
         return StepRecord(step: step, loss: lossValue, scale: scale, skipped: skipped, clipCoefficient: outcome.coefficient,
-                          clipped: outcome.clipped && !skipped, threshold: outcome.threshold,
+                          clipped: outcome.clipped && !skipped && gradientsFinite, threshold: outcome.threshold,
                           gradientNorm: outcome.norm, gradientNormFormat: outcome.normFormat, exactNorm: exact, normErrorUlps: ulps,
                           zeroFraction: stats?.zeroFraction ?? .nan, subnormalFraction: stats?.subnormalFraction ?? .nan,
                           headroom: stats?.headroom ?? .nan, overflowByLayer: stats?.overflowByLayer ?? [], nonFiniteOrigin: origin)
