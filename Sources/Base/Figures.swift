@@ -58,10 +58,13 @@ public enum Figures {
     /// C's `%.<digits>g`: `digits` significant digits, the shorter of fixed and exponent form.
     public static func significant(_ x: Double, _ digits: Int) -> String {
         if let text = nonFinite(x) { return text }
+        return printf("%.*g", Int32(digits), x)
+    }
+
+    /// C's `snprintf` of a finite number (a short result).
+    static func printf(_ format: String, _ arguments: CVarArg...) -> String {
         var buffer = [CChar](repeating: 0, count: 64)
-        let count = buffer.withUnsafeMutableBufferPointer { b in
-            withVaList([Int32(digits), x]) { vsnprintf(b.baseAddress, b.count, "%.*g", $0) }
-        }
+        let count = buffer.withUnsafeMutableBufferPointer { b in withVaList(arguments) { vsnprintf(b.baseAddress, b.count, format, $0) } }
         return String(decoding: buffer.prefix(Int(count)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
@@ -73,9 +76,7 @@ public enum Figures {
         if x == 0 { return "0" }
         let a = x.magnitude
         if a >= 1e-3 && a < 1e6 { return x == x.rounded() ? String(Int(x)) : significant(x, 4) }
-        var buffer = [CChar](repeating: 0, count: 64)
-        let count = buffer.withUnsafeMutableBufferPointer { b in withVaList([x]) { vsnprintf(b.baseAddress, b.count, "%.3e", $0) } }
-        let text = String(decoding: buffer.prefix(Int(count)).map { UInt8(bitPattern: $0) }, as: UTF8.self)   // "2.500e-05"
+        let text = printf("%.3e", x)   // "2.500e-05"
         guard let e = text.firstIndex(of: "e") else { return text }
         var mantissa = String(text[..<e])
         while mantissa.hasSuffix("0") { mantissa.removeLast() }

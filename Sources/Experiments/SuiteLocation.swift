@@ -25,9 +25,9 @@ public enum SuiteLocation {
         return out
     }
 
-    /// The first candidate that is a directory, or nil.
-    public static func directory(environment: [String: String], executable: String?) -> String? {
-        candidates(environment: environment, executable: executable).first { path in
+    /// The first of `candidates` that is a directory, or nil.
+    public static func directory(among candidates: [String]) -> String? {
+        candidates.first { path in
             var isDirectory: ObjCBool = false
             return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
         }

@@ -116,8 +116,11 @@ struct ClipRun {
         self.config = config
         let tensors = gradients.tensors
         let before = tensors.map { FastExactNorm.norm($0.floatBuffer, order: .two) }
-        exactBefore = FastExactNorm.norm(of: tensors.map(\.floatBuffer), order: .two).value
-        exactNorm = NormOrder(p: config.order).map { FastExactNorm.norm(of: tensors.map(\.floatBuffer), order: $0).value }
+        let buffers = tensors.map(\.floatBuffer)
+        let exactBefore = FastExactNorm.norm(of: buffers, order: .two).value
+        self.exactBefore = exactBefore
+        // The clipper's order is usually 2: one exact pass serves both figures.
+        exactNorm = NormOrder(p: config.order).map { $0 == .two ? exactBefore : FastExactNorm.norm(of: buffers, order: $0).value }
         var clipper = config.make()
         let defaultNorm: ClipNorm = config.arithmetic == .torch ? .torch(threads: config.threads) : .optax
         let reported = config.method == .globalNorm ? nil : (config.norm ?? defaultNorm).evaluate(tensors, order: config.order)

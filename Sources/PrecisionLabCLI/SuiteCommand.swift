@@ -23,7 +23,7 @@ struct SuitePaths: ParsableArguments {
         get throws {
             if let suites { return suites }
             let tried = SuiteLocation.candidates(environment: ProcessInfo.processInfo.environment, executable: Self.executable)
-            guard let found = SuiteLocation.directory(environment: ProcessInfo.processInfo.environment, executable: Self.executable) else {
+            guard let found = SuiteLocation.directory(among: tried) else {
                 throw InputError("no suite directory found (tried \(tried.joined(separator: ", "))); pass --suites DIR or set PRECISIONLAB_HOME")
             }
             return found
