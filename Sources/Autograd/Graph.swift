@@ -34,6 +34,8 @@ public final class Graph<Scalar: TensorScalar> {
         var value: Tensor<Scalar>
         var grad: Tensor<Scalar>?
         let needsGrad: Bool
+        /// Held in the autocast format (its value and gradient are rounded to it); false without autocast.
+        var low = false
     }
 
     var nodes: [Node] = []
@@ -46,6 +48,12 @@ public final class Graph<Scalar: TensorScalar> {
     /// Floating-point operations of the matrix products since the last reset (2mnk per product, forward and
     /// backward).
     public internal(set) var matmulFlops = 0
+    /// `torch.autocast`'s low format (Float16 or BFloat16) on a Float graph, nil for none: see `Autocast.swift`.
+    public var autocast: ScalarKind? = nil {
+        didSet { precondition(autocast == nil || (Scalar.self == Float.self && autocast!.format.bitWidth == 16), "autocast runs a Float graph in a 16-bit format") }
+    }
+    /// Autocast's cast cache: the low copy of each parameter, made once per step (by parameter).
+    var castCache: [ObjectIdentifier: Int] = [:]
 
     public init(accumulator: MatmulAccumulator = .wide, threads: Int = Parallel.defaultThreads) {
         self.accumulator = accumulator
@@ -58,6 +66,7 @@ public final class Graph<Scalar: TensorScalar> {
         operands.removeAll(keepingCapacity: true)
         arena.reset()
         matmulFlops = 0
+        castCache.removeAll(keepingCapacity: true)
     }
 
     public var nodeCount: Int { nodes.count }
@@ -88,7 +97,12 @@ public final class Graph<Scalar: TensorScalar> {
     // MARK: Recording
 
     func record(_ op: Op<Scalar>, _ value: Tensor<Scalar>, needsGrad: Bool) -> Var {
-        nodes.append(Node(op: op, value: value, grad: nil, needsGrad: needsGrad))
+        var node = Node(op: op, value: value, grad: nil, needsGrad: needsGrad)
+        if let kind = autocast, isLow(op) {
+            node.low = true
+            if producesNewValues(op) { roundElements(value, to: kind) }
+        }
+        nodes.append(node)
         return Var(id: nodes.count - 1)
     }
 
@@ -117,7 +131,10 @@ public final class Graph<Scalar: TensorScalar> {
         g[flat: 0] = Scalar(compute: g[flat: 0].compute + Scalar.Compute(seed))
         var id = root.id
         while id >= 0 {
-            if let g = nodes[id].grad, nodes[id].needsGrad { propagate(id, g) }
+            if let g = nodes[id].grad, nodes[id].needsGrad {
+                propagate(id, g)
+                if let kind = autocast { roundLowOperandGradients(of: id, to: kind) }
+            }
             id -= 1
         }
     }

@@ -19,6 +19,8 @@ enum Op<S: TensorScalar> {
     case concat(first: Int, count: Int, axis: Int)
     case sum(Int, axis: Int?)
     case mean(Int, axis: Int?)
+    /// Autocast's cast to the low format.
+    case cast(Int)
 }
 
 extension Graph {
@@ -65,6 +67,7 @@ extension Graph {
     /// op(a) op(b) over the last two axes: a weight b [K, N] applies to every row of a [.., K]; otherwise a and b
     /// hold the same number of matrices (attention's batched products). Accumulates in `accumulator`.
     public func matmul(_ a: Var, _ b: Var, transposeA: Bool = false, transposeB: Bool = false) -> Var {
+        let a = lowOperand(a), b = lowOperand(b)
         let va = value(a), vb = value(b)
         let n = transposeB ? vb.shape[vb.shape.rank - 2] : vb.shape.last
         let shape: Shape
@@ -215,7 +218,7 @@ extension Graph {
                               dx: gradient(x), dgamma: gradient(gamma), dbeta: gradient(beta))
         case .embedding(let table, let indices):
             if let dt = gradient(table) { embeddingBackward(indices: indices, dout: g, into: dt) }
-        case .reshape(let x):
+        case .reshape(let x), .cast(let x):
             if let dx = gradient(x) { addScaled(g.reshaped(dx.shape), alpha: 1, into: dx) }
         case .transpose(let x, let a, let b):
             if let dx = gradient(x) { Tensors.transpose(g, a, b, into: dx, accumulate: true) }

@@ -100,6 +100,7 @@ extension Op {
         case .concat: return "concat"
         case .sum: return "sum"
         case .mean: return "mean"
+        case .cast: return "autocast's low-format copy"
         }
     }
 }

@@ -200,22 +200,27 @@ public struct SuiteRun: Sendable, Equatable {
     /// A stable name: block/policy/scaler/clipper/faults/seed.
     public var id: String { "\(block)/\(policy)/\(scaler)/\(clipper)/\(faults)/seed\(seed)" }
 
-    /// The fault-free Float64 run with the same task, model, seed and hyperparameters.
+    /// The fault-free Float64 run of the same strategy: the same task, model, seed, hyperparameters, clipper and
+    /// optimizer (Float64 needs no loss scaler). Against it a run shows what precision and faults cost the strategy.
     public var reference: TrainingConfiguration {
         var r = configuration
         r.policy = PrecisionPolicy(compute: .float64, masterWeights: false)
         r.scaler = .none
-        r.clip = ClipperConfiguration(method: .none)
         r.faults = []
         r.overflowCheck = .elementwise
         return r
     }
 
+    /// The fault-free Float64 run without clipping: against it the strategy's own cost shows (what clipping changes
+    /// with exact-enough arithmetic and clean data).
+    public var unclippedReference: TrainingConfiguration {
+        var r = reference
+        r.clip = ClipperConfiguration(method: .none)
+        return r
+    }
+
     /// A fingerprint of the whole configuration (see `TrainingConfiguration.canonicalEncoding`).
     public var fingerprint: String { configuration.fingerprint }
-
-    /// The reference's key: runs sharing it share one reference run.
-    public var referenceKey: String { "\(block)/seed\(seed)" }
 
     /// The block's matrix in a fixed order: fault sets, policies, scalers, clippers, seeds.
     public static func expand(_ b: SuiteSpec.Block, suite: String) -> [SuiteRun] {

@@ -8,11 +8,18 @@ extension SuiteAnalysis {
         var blocks = [String]()
         for r in results where !blocks.contains(r.block) { blocks.append(r.block) }
         var diagnoses = [Int: Diagnosis]()
-        for r in results where !r.lossSpikes.isEmpty || r.diverged || !r.normOverflowSteps.isEmpty { diagnoses[r.index] = Self.diagnose(r) }
+        for r in results where !r.faultList.isEmpty || !r.lossSpikes.isEmpty || r.diverged || !r.normOverflowSteps.isEmpty {
+            diagnoses[r.index] = Self.diagnose(r, peers: results)
+        }
+        var cells = [Confusion.Pair: Int]()
+        for r in results {
+            guard let injected = Self.injectedCause(r), let d = diagnoses[r.index] else { continue }
+            cells[Confusion.Pair(injected, d.cause), default: 0] += 1
+        }
         var readings = [Int: ClipReading]()
         for r in results where r.clipper != "none" { readings[r.index] = Self.clipReading(r.clipRate) }
         self.init(findings: Self.findings(results), rankings: blocks.map { b in (b, Self.ranking(results.filter { $0.block == b })) },
-                  diagnoses: diagnoses, clipReadings: readings, verdicts: Self.verdicts(results))
+                  diagnoses: diagnoses, clipReadings: readings, verdicts: Self.verdicts(results), confusion: Confusion(cells: cells))
     }
 
     /// Strategies ranked within a block: fewest diverged runs first, then the smallest mean weight distance.
@@ -46,31 +53,77 @@ extension SuiteAnalysis {
 
     // MARK: Spike diagnosis
 
-    /// The cause of a run's spikes or non-finite values, with the measurements that point to it.
-    public static func diagnose(_ r: RunResult) -> Diagnosis {
+    /// The cause an injected fault stands for (the truth the diagnosis is checked against); nil for a clean run.
+    public static func injectedCause(_ r: RunResult) -> Diagnosis.Cause? {
+        guard let f = r.faultList.first else { return nil }
+        switch f.kind {
+        case .spikeBatch, .corruptLabels: return .data
+        case .learningRateSpike: return .learningRate
+        case .gradientInf, .gradientNaN: return .nonFiniteGradient
+        case .activationOverflow: return .numerics
+        }
+    }
+
+    /// Policies by width: a run's spikes that a wider run of the same seed and faults does not have are the precision's.
+    static func width(_ policy: String) -> Int {
+        switch policy {
+        case "f64": return 4
+        case "f32": return 3
+        case _ where policy.hasPrefix("mixed-"): return 2
+        default: return 1
+        }
+    }
+
+    /// The cause of a run's spikes, divergence or non-finite values, with the measurements that point to it, read
+    /// from the run and its peers (the runs of the same block, seed and faults under other policies); first rule that
+    /// applies:
+    /// Long: one rule after the other, each with the evidence it prints.
+    public static func diagnose(_ r: RunResult, peers: [RunResult] = []) -> Diagnosis {
         let dataFaults = r.faultList.filter { $0.kind == .spikeBatch || $0.kind == .corruptLabels }
         let dataSteps = Set(faultSteps(dataFaults).flatMap { [$0, $0 + 1] })
         let lrSteps = faultSteps(r.faultList.filter { $0.kind == .learningRateSpike })
-        if let overflow = r.normOverflowSteps.first, overflow <= r.lossSpikes.first ?? overflow {
-            return Diagnosis(.numerics, "the clipping norm was inf at \(Figures.steps(r.normOverflowSteps)) while every gradient and the exact norm were finite")
+        let firstEvent = [r.lossSpikes.first, r.divergedAt].compactMap { $0 }.min()
+        let overflowNote = r.normOverflowSteps.isEmpty ? ""
+            : "; the clipping norm was inf at \(Figures.steps(r.normOverflowSteps)) while every gradient was finite, which the precision of its sum made fatal"
+        // No effect: a fault, and from its first step on no spike, divergence or skipped step.
+        if let fault = r.faultSteps.first, !r.lossSpikes.contains(where: { $0 >= fault }), (r.divergedAt ?? -1) < fault,
+           !r.series.skipped.contains(where: { $0 >= fault }), !r.normOverflowSteps.contains(where: { $0 >= fault }) {
+            return Diagnosis(.noEffect, "no spike, divergence or skipped step from step \(fault) on")
         }
-        if let first = r.lossSpikes.first, dataSteps.contains(first) {
+        if let first = firstEvent, dataSteps.contains(first) {
             let after = r.lossSpikes.filter { !dataSteps.contains($0) }.count
             return Diagnosis(.data, "the first spike is on a bad batch (\(Figures.steps(faultSteps(dataFaults))))"
-                    + (after == 0 ? "" : "; \(after) more follow it: the batch knocked the run off course"))
+                    + (after == 0 ? "" : "; \(after) more follow it: the batch knocked the run off course") + overflowNote)
         }
-        if !lrSteps.isEmpty, r.lossSpikes.contains(where: { s in lrSteps.contains { s > $0 && s <= $0 + 5 } }) {
+        let skippedOnData = r.series.skipped.filter(dataSteps.contains)
+        if !skippedOnData.isEmpty, firstEvent.map({ $0 >= skippedOnData[0] }) ?? true {
+            return Diagnosis(.data, "the bad batch's gradients overflowed and the step was skipped (\(Figures.steps(skippedOnData)))")
+        }
+        if !lrSteps.isEmpty, let first = firstEvent, lrSteps.contains(where: { first > $0 && first <= $0 + 5 }) {
             return Diagnosis(.learningRate, "spikes within 5 steps after the learning-rate spike at \(Figures.steps(lrSteps))")
         }
-        // The first inf/NaN must come no later than the trouble it explains (a scaler calibrating at step 0 does not
-        // explain a divergence at step 150), and the reference must have stayed finite.
-        let firstBad = [r.lossSpikes.first, r.divergedAt].compactMap { $0 }.min() ?? 0
-        if let origin = r.firstNonFinite, let at = Self.step(of: origin), at <= firstBad,
-           r.diverged || r.lossSpikes.contains(where: r.series.skipped.contains),
-           r.referenceFinalLoss.isFinite, !r.referenceSpikes.contains(where: r.lossSpikes.contains) {
-            let injected = r.faultList.contains { $0.kind == .gradientInf || $0.kind == .gradientNaN }
-            let note = injected ? "; an inf/NaN gradient was injected" : ""
-            return Diagnosis(.numerics, "first inf/NaN at \(origin)\(note); the Float64 reference stayed finite")
+        // The first inf/NaN must come at most 5 steps before the trouble it explains (a scaler calibrating at step 0
+        // does not explain a divergence at step 150).
+        let firstBad = firstEvent ?? Int.max
+        if let origin = r.firstNonFinite, let at = Self.step(of: origin), at <= firstBad, firstEvent.map({ $0 - at <= 5 }) ?? true,
+           r.diverged || r.series.skipped.contains(at) {
+            if origin.contains("in the gradient of parameter") {
+                return Diagnosis(.nonFiniteGradient, "first inf/NaN at \(origin): in a parameter's gradient while every op's value and gradient "
+                                 + "was finite, so not the model's arithmetic (a kernel, a collective or memory wrote it)")
+            }
+            if r.diverged || r.lossSpikes.contains(where: r.series.skipped.contains), r.referenceFinalLoss.isFinite,
+               !r.referenceSpikes.contains(where: r.lossSpikes.contains) {
+                return Diagnosis(.numerics, "first inf/NaN at \(origin); the Float64 reference stayed finite")
+            }
+        }
+        if let overflow = r.normOverflowSteps.first, overflow <= firstBad {
+            return Diagnosis(.numerics, "the clipping norm was inf at \(Figures.steps(r.normOverflowSteps)) while every gradient and the exact norm were finite")
+        }
+        let wider = peers.filter { $0.block == r.block && $0.seed == r.seed && $0.faults == r.faults && $0.scaler == r.scaler
+            && $0.clipper == r.clipper && width($0.policy) > width(r.policy) }
+        if !r.lossSpikes.isEmpty, let clean = wider.first(where: { w in !w.diverged && !r.lossSpikes.contains(where: w.lossSpikes.contains) }) {
+            return Diagnosis(.numerics, "spikes at \(Figures.steps(r.lossSpikes)) that the \(clean.policy) run of the same seed and faults does not have: "
+                             + "they depend on the precision")
         }
         let half = r.steps / 2
         let early = r.lossSpikes.filter { $0 < half }.count, late = r.lossSpikes.count - early

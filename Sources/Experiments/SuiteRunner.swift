@@ -19,13 +19,16 @@ public enum SuiteRunner {
                            onResult: @escaping @Sendable (RunResult, _ seconds: Double) -> Void) throws -> [RunResult] {
         let finished = Set(done.map(\.index))
         let todo = runs.filter { !finished.contains($0.index) }
-        // The references first: one per (block, seed), shared by the block's runs.
+        // The references first: each fault-free Float64 configuration once (by fingerprint), shared by every run that
+        // needs it (a block's unclipped reference, a clipper's reference of its own).
         var referenceConfigurations = [String: TrainingConfiguration]()
-        for (_, r) in todo where referenceConfigurations[r.referenceKey] == nil { referenceConfigurations[r.referenceKey] = r.reference }
+        for (_, r) in todo {
+            for c in [r.reference, r.unclippedReference] where referenceConfigurations[c.fingerprint] == nil { referenceConfigurations[c.fingerprint] = c }
+        }
         let keys = referenceConfigurations.keys.sorted()
         let references = try parallelMap(keys, threads: threads) { key in
             do { return try TrainingRun.run(referenceConfigurations[key]!, telemetry: false) } catch {
-                throw SuiteError(description: "the Float64 reference of \(key): \(error)")
+                throw SuiteError(description: "a Float64 reference (\(referenceConfigurations[key]!.canonicalEncoding)): \(error)")
             }
         }
         var referenceByKey = [String: TrainingSummary]()
@@ -35,7 +38,8 @@ public enum SuiteRunner {
             let started = ContinuousClock.now
             let summary: TrainingSummary
             do { summary = try TrainingRun.run(item.run.configuration) } catch { throw SuiteError(description: "run \(item.run.id): \(error)") }
-            let result = measure(item.run, index: item.index, summary, reference: referenceByKey[item.run.referenceKey]!)
+            let result = measure(item.run, index: item.index, summary, reference: referenceByKey[item.run.reference.fingerprint]!,
+                                 unclipped: referenceByKey[item.run.unclippedReference.fingerprint]!)
             let seconds = (ContinuousClock.now - started).inSeconds
             callback.withLock { _ in onResult(result, seconds) }
             return result
@@ -43,8 +47,9 @@ public enum SuiteRunner {
         return (done + results).sorted { $0.index < $1.index }
     }
 
-    /// The run's measurements.
-    public static func measure(_ run: SuiteRun, index: Int, _ s: TrainingSummary, reference: TrainingSummary) -> RunResult {
+    /// The run's measurements, against the fault-free Float64 run of its strategy (`reference`) and the one without
+    /// clipping (`unclipped`).
+    public static func measure(_ run: SuiteRun, index: Int, _ s: TrainingSummary, reference: TrainingSummary, unclipped: TrainingSummary) -> RunResult {
         let losses = s.records.map(\.loss)
         let first = losses.first ?? .nan
         // Diverged: from some step on, the loss stays non-finite or above 3x its starting value.
@@ -61,13 +66,7 @@ public enum SuiteRunner {
         // clipping the norm is only telemetry).
         let scalesByNorm = [.globalNorm, .zclip, .autoclip].contains(run.configuration.clip.method)
         let normOverflows = scalesByNorm ? s.records.filter { !$0.gradientNorm.isFinite && $0.exactNorm.isFinite }.map(\.step) : []
-        let w = s.finalWeights, r = reference.finalWeights
-        var difference = 0.0, size = 0.0
-        for i in 0..<min(w.count, r.count) {
-            difference += (w[i] - r[i]) * (w[i] - r[i])
-            size += r[i] * r[i]
-        }
-        let weightDistance = (difference / size).squareRoot()
+        let weightDistance = relativeDistance(s.finalWeights, reference.finalWeights)
         let finite = s.records.filter { $0.loss.isFinite && !$0.skipped }
         let stride = max(1, (s.records.count + 499) / 500)
         let sampled = Swift.stride(from: 0, to: s.records.count, by: stride).map { s.records[$0] }
@@ -88,7 +87,19 @@ public enum SuiteRunner {
                          meanUnderflowFraction: finite.isEmpty ? .nan : finite.map(\.underflowFraction).reduce(0, +) / Double(finite.count),
                          maxUnderflowFraction: finite.map(\.underflowFraction).max() ?? .nan,
                          firstNonFinite: s.firstNonFinite.map { "step \($0.step): \($0.origin)" },
-                         metricName: s.metric.name, metric: s.metric.value, series: series)
+                         metricName: s.metric.name, metric: s.metric.value, series: series,
+                         referenceMetric: reference.metric.value, unclippedReferenceMetric: unclipped.metric.value,
+                         unclippedWeightDistance: relativeDistance(s.finalWeights, unclipped.finalWeights))
+    }
+
+    /// ‖w − r‖ / ‖r‖.
+    static func relativeDistance(_ w: [Double], _ r: [Double]) -> Double {
+        var difference = 0.0, size = 0.0
+        for i in 0..<min(w.count, r.count) {
+            difference += (w[i] - r[i]) * (w[i] - r[i])
+            size += r[i] * r[i]
+        }
+        return (difference / size).squareRoot()
     }
 
     /// Loss spikes: steps whose loss is non-finite or above 3x the median of the 20 finite losses before it

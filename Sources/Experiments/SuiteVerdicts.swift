@@ -18,7 +18,7 @@ extension SuiteAnalysis {
         return keys.map { verdict(groups[$0]!) }
     }
 
-    static func higherIsBetter(_ metricName: String) -> Bool { metricName.hasPrefix("accuracy") }
+    static func higherIsBetter(_ metricName: String) -> Bool { metricName.contains("accuracy") }
 
     /// The verdict of one block under one fault set.
     static func verdict(_ runs: [RunResult]) -> FaultSetVerdict {
@@ -30,8 +30,14 @@ extension SuiteAnalysis {
         var rows: [(runs: [RunResult], verdict: StrategyVerdict)] = byStrategy.map { mine in
             let survivors = mine.filter(alive)
             let metric = survivors.isEmpty ? nil : Statistics.bootstrapMedian(survivors.map(\.metric))
+            let precision = survivors.map { $0.metric - $0.referenceMetric }.filter(\.isFinite)
+            var perSeed = [Int: Double]()
+            for r in mine where r.clipper != "none" { perSeed[r.seed] = r.referenceMetric - r.unclippedReferenceMetric }
+            let strategy = perSeed.keys.sorted().map { perSeed[$0]! }.filter(\.isFinite)
             return (mine, StrategyVerdict(strategy: mine[0].strategy, runs: mine.count, survived: survivors.count,
-                                          survival: Statistics.wilson(successes: survivors.count, trials: mine.count), metric: metric, comparison: .first))
+                                          survival: Statistics.wilson(successes: survivors.count, trials: mine.count), metric: metric, comparison: .first,
+                                          precisionCost: precision.isEmpty ? nil : Statistics.bootstrapMedian(precision),
+                                          strategyCost: strategy.isEmpty ? nil : Statistics.bootstrapMedian(strategy)))
         }
         // Stable: equal survival and metric keep the suite's order.
         rows = rows.enumerated().sorted { a, b in

@@ -10,12 +10,14 @@ public struct TwoSpirals: Sendable {
     public let labels: [Int]      // n
     public var count: Int { labels.count }
 
-    public init(pointsPerClass: Int, turns: Double = 1.5, noise: Double = 0.02, seed: UInt64) {
+    /// `phase` shifts the points along the arms by a fraction of their spacing: 0.5 puts a held-out set between the
+    /// training points.
+    public init(pointsPerClass: Int, turns: Double = 1.5, noise: Double = 0.02, phase: Double = 0, seed: UInt64) {
         var rng = SeededGenerator(seed: seed)
         var x = [Double](), y = [Int]()
         for i in 0..<pointsPerClass {
             for c in 0..<2 {
-                let t = 0.05 + 0.95 * Double(i + 1) / Double(pointsPerClass)
+                let t = 0.05 + 0.95 * (Double(i + 1) - phase) / Double(pointsPerClass)
                 let angle = turns * 2 * Double.pi * t + Double(c) * Double.pi
                 x.append(t * cos(angle) + noise * rng.nextNormal())
                 x.append(t * sin(angle) + noise * rng.nextNormal())

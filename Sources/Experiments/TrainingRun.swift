@@ -67,6 +67,9 @@ public struct TrainingConfiguration: Sendable, Equatable {
         default: return "the \(task.rawValue) task trains \(task == .adding ? "rnn or lstm" : Self.defaultModel(task).rawValue), not \(model.rawValue)"
         }
         if steps < 1 { return "steps must be at least 1" }
+        if policy.masterWeights && policy.accumulator == .storage {
+            return "the mixed policies run products as torch.autocast does, accumulating in Float32 (the storage accumulator needs a pure policy)"
+        }
         if !(learningRate.isFinite && learningRate > 0) { return "lr must be a finite number > 0 (got \(learningRate))" }
         if let s = scaler.fixedScale, !(s.isFinite && s > 0) { return "the static scale must be a finite number > 0 (got \(s))" }
         if !(lossMultiplier.isFinite && lossMultiplier > 0) { return "loss_multiplier must be a finite number > 0 (got \(lossMultiplier))" }
@@ -83,6 +86,8 @@ public struct TrainingConfiguration: Sendable, Equatable {
 /// skip → scaler update, with the non-finite guard and per-step telemetry.
 public enum TrainingRun {
     public static func run(_ c: TrainingConfiguration, telemetry: Bool = true, onStep: (StepRecord) -> Void = { _ in }) throws -> TrainingSummary {
+        // A mixed policy is torch.autocast: a Float32 graph whose products run in the 16-bit format.
+        if c.policy.masterWeights { return try Session<Float>(c, telemetry: telemetry).run(onStep) }
         switch c.policy.compute {
         case .float16: return try Session<Float16>(c, telemetry: telemetry).run(onStep)
         case .bfloat16: return try Session<BFloat16>(c, telemetry: telemetry).run(onStep)
@@ -104,6 +109,7 @@ struct Session<S: TensorScalar> {
         self.c = c
         work = Workload<S>(c)
         graph = Graph<S>(accumulator: c.policy.accumulator, threads: c.threads)
+        if c.policy.masterWeights { graph.autocast = c.policy.compute }
         let scaler = try c.scaler.make(c.scalerOptions)
         let settings = LoopSettings(policy: c.policy, optimizer: c.optimizer, learningRate: c.learningRate, scaler: scaler, overflowCheck: c.overflowCheck,
                                     clipper: c.clip.make(), lossMultiplier: c.lossMultiplier,

@@ -25,7 +25,7 @@ struct Workload<S: TensorScalar> {
         }
     }
 
-    /// An MLP on two spirals: the whole data set every step; the metric is the training accuracy.
+    /// An MLP on two spirals: the whole data set every step; the metric is the accuracy on held-out points.
     static func spirals(_ c: TrainingConfiguration, rng: inout SeededGenerator) -> Workload {
         let data = TwoSpirals(pointsPerClass: 200, seed: c.seed)
         let mlp = MLP<S>(sizes: [2, 64, 64, 2], rng: &rng)
@@ -41,12 +41,14 @@ struct Workload<S: TensorScalar> {
             case .corruptTargets: return g.crossEntropy(mlp(g, g.constant(x)), targets: flipped)
             }
         }
+        // Held out: as many points again, halfway between the training points along the arms, with their own noise.
+        let test = TwoSpirals(pointsPerClass: 200, phase: 0.5, seed: c.seed &+ 99)
         let metric: (Graph<S>) -> (name: String, value: Double) = { g in
             g.reset()
-            let logits = g.value(mlp(g, g.constant(x)))
+            let logits = g.value(mlp(g, g.constant(Tensor<S>(shape: [test.count, 2], rounding: test.inputs))))
             var correct = 0
-            for i in 0..<data.count where (logits[i, 1].compute > logits[i, 0].compute ? 1 : 0) == data.labels[i] { correct += 1 }
-            return ("accuracy", Double(correct) / Double(data.count))
+            for i in 0..<test.count where (logits[i, 1].compute > logits[i, 0].compute ? 1 : 0) == test.labels[i] { correct += 1 }
+            return ("held-out accuracy", Double(correct) / Double(test.count))
         }
         return Workload(parameters: parameters, loss: loss, metric: metric)
     }

@@ -33,19 +33,22 @@ public enum SuiteReport {
         md += found.isEmpty ? "Nothing stood out: no run diverged, skipped a step or lost its clipping norm.\n" : found.map { "- \($0)\n" }.joined()
         md += "\n## Strategy measurements\n\n"
         md += "What each strategy of a block did, over all its fault sets and seeds, listed by diverged runs and then the mean distance of "
-            + "the final weights to the fault-free Float64 run's (‖w − w_ref‖ / ‖w_ref‖). A description, not a verdict: a clipper that "
+            + "the final weights to the fault-free Float64 run of the same strategy (‖w − w_ref‖ / ‖w_ref‖). A description, not a verdict: a clipper that "
             + "changes the trajectory moves the weights without harming the task; the verdicts above judge by survival and the held-out metric.\n"
         for (block, rows) in analysis.rankings {
             md += "\n### \(block)\n\n" + ranking(rows).markdown
         }
         md += "\n## Spike diagnosis\n\n" + spikeRules + "\n"
-        let diagnosed = results.filter { !$0.lossSpikes.isEmpty || $0.diverged || !$0.normOverflowSteps.isEmpty }
+        md += confusionSection(analysis.confusion)
+        let diagnosed = results.filter { analysis.diagnoses[$0.index].map { $0.cause != .noEffect } ?? false }
         md += diagnosed.isEmpty ? "No run had a loss spike, diverged or lost its clipping norm.\n" : spikeTable(diagnosed, analysis.diagnoses).markdown
+        md += noEffectLines(results.filter { analysis.diagnoses[$0.index]?.cause == .noEffect })
         md += "\n## Clip rate\n\n" + clipRule + "\n"
         let clipped = results.filter { $0.clipper != "none" }
         md += clipped.isEmpty ? "No run clipped.\n" : clipTable(clipped, analysis.clipReadings).markdown
         md += "\n## Runs\n\n"
-        md += "Final loss and the fault-free Float64 run's; diverged: the step from which the loss stayed non-finite or above 3× its "
+        md += "Final loss and that of the fault-free Float64 run of the same strategy (the weight distance is to it too); the held-out metric, "
+            + "its Float64 run's and the Float64 run's without clipping; diverged: the step from which the loss stayed non-finite or above 3× its "
             + "first value; spikes: losses above 3× the median of the 20 before; ‖g‖ max: the largest exact gradient norm; norm error: "
             + "the clipper's norm against the exact one, in ulps of its format; underflow: the mean share of gradient elements that are "
             + "zero or subnormal in the compute format at the current scale.\n"
@@ -63,7 +66,7 @@ public enum SuiteReport {
         let seeds = Array(Set(results.map(\.seed))).sorted().map(String.init).joined(separator: ", ")
         md += TextTable(header: ["", ""], rows: [
             ["suite", "`\(context.source)`"],
-            ["runs", "\(results.count) in \(blocks.count) blocks, each measured against a fault-free Float64 run with the same seed"],
+            ["runs", "\(results.count) in \(blocks.count) blocks, each measured against the fault-free Float64 runs with the same seed, of the same strategy and without clipping"],
             ["seeds", seeds],
             ["version", "precision-lab \(context.version)"],
             ["date", context.date],
@@ -92,25 +95,59 @@ public enum SuiteReport {
     }
 
     static let howToRead = """
-        Each run trains one strategy (precision policy · loss scaler · clipper) under one set of injected faults. The weight \
-        distance and the loss gap compare it with the same model trained in Float64 without faults, scaling or clipping: \
-        what the run would have been with exact-enough arithmetic and clean data.
+        Each run trains one strategy (precision policy · loss scaler · clipper) under one set of injected faults, and is \
+        compared with two fault-free Float64 runs of the same seed: the same strategy (clipper and optimizer; Float64 needs no \
+        loss scaler), which shows what precision and faults cost it, and the same model without clipping, which shows what \
+        the strategy itself costs with exact-enough arithmetic and clean data.
 
         """
 
     static let spikeRules = """
-        Each run with loss spikes, a divergence or an overflowed clipping norm is diagnosed from its measurements, first rule \
-        that applies:
-        - **numerics**: the clipping norm overflowed while the gradients were finite, at or before the first spike.
-        - **data**: the first spike falls on an injected bad batch (or the step after): reproducible and tied to the batch.
-        - **learning rate**: the spikes follow a learning-rate spike.
-        - **numerics**: an inf or NaN (skipped steps, or a divergence) where the Float64 reference stayed finite: the \
-        precision, not the data, is at fault.
+        Each run with an injected fault, loss spikes, a divergence or an overflowed clipping norm is diagnosed from its \
+        measurements and those of its peers (the same block, seed and faults under a wider policy), first rule that applies:
+        - **no effect**: a fault was injected and from its step on there was no spike, divergence or skipped step.
+        - **data**: the first spike (or a skipped step) falls on a bad batch (or the step after): tied to the batch.
+        - **learning rate**: the spikes follow a learning-rate spike within 5 steps.
+        - **inf/NaN gradient**: the first inf or NaN is in a parameter's gradient while every op's value and gradient was \
+        finite: not the model's arithmetic (a kernel, a collective or memory wrote it).
+        - **numerics**: an inf or NaN (skipped steps, or a divergence) in an op where the Float64 reference stayed finite; or \
+        the clipping norm overflowed while the gradients were finite; or spikes that the run of a wider policy with the same \
+        seed and faults does not have.
         - **learning rate**: the spikes grow more frequent over the run.
-        - **init/normalisation**: the Float64 reference spikes at the same steps: the model itself is unstable there.
+        - **init/normalisation**: the fault-free Float64 reference spikes at the same steps: the model itself is unstable there.
         - **unexplained**: none of these.
 
         """
+
+    /// The diagnosis against the injected faults: agreement, then injected cause × diagnosis.
+    static func confusionSection(_ c: Confusion) -> String {
+        guard !c.cells.isEmpty else { return "" }
+        let injected = Diagnosis.Cause.allCases.filter { i in c.cells.keys.contains { $0.injected == i } }
+        let diagnosed = Diagnosis.Cause.allCases.filter { d in c.cells.keys.contains { $0.diagnosed == d } }
+        var md = "### Checked against the injected faults\n\n"
+        md += "Every injected fault stands for a cause (a bad batch: data; a learning-rate spike: learning rate; an inf/NaN written into a "
+            + "gradient: inf/NaN gradient; activations past Float16's range: numerics). Of the \(c.judged) runs whose fault had an effect, the "
+            + "diagnosis, made from the measurements alone, names the injected cause in \(c.agreeing): **\(Figures.percent(c.agreement)) agreement**. "
+            + "\(c.noEffect) run(s) showed no effect of their fault.\n\n"
+        var table = TextTable(header: ["injected ↓ · diagnosed →"] + diagnosed.map(\.rawValue), numericColumns: Set(1...diagnosed.count))
+        for i in injected {
+            table.rows.append([i.rawValue] + diagnosed.map { d in c.cells[Confusion.Pair(i, d)].map(String.init) ?? "" })
+        }
+        return md + table.markdown + "\n"
+    }
+
+    /// The runs whose fault had no effect, one line per block, fault set and strategy with its seeds.
+    static func noEffectLines(_ runs: [RunResult]) -> String {
+        guard !runs.isEmpty else { return "" }
+        var order = [String](), seeds = [String: [Int]]()
+        for r in runs {
+            let key = "**\(r.block)** · `\(r.faults)` · \(r.strategy)"
+            if seeds[key] == nil { order.append(key) }
+            seeds[key, default: []].append(r.seed)
+        }
+        return "\nNo effect (no spike, divergence or skipped step from the fault on):\n\n"
+            + order.map { "- \($0): seed(s) \(seeds[$0]!.map(String.init).joined(separator: ", "))\n" }.joined()
+    }
 
     static let clipRule = """
         Clipping that fires on fewer than 1% of steps is insurance: it catches the rare bad batch and otherwise stays out of the way. \
@@ -149,13 +186,14 @@ public enum SuiteReport {
     }
 
     static func runTable(_ results: [RunResult], chartPath: [Int: String]) -> TextTable {
-        var table = TextTable(header: ["faults", "strategy", "seed", "final loss", "Float64 ref", "weight distance", "diverged", "skipped",
-                                       "clip rate", "spikes", "‖g‖ max", "norm error (ulps)", "underflow", "chart"],
-                              numericColumns: [2, 3, 4, 5, 7, 8, 9, 10, 11, 12])
+        var table = TextTable(header: ["faults", "strategy", "seed", "final loss", "Float64 ref", "weight distance", "held-out", "Float64 ref",
+                                       "Float64 unclipped", "diverged", "skipped", "clip rate", "spikes", "‖g‖ max", "norm error (ulps)", "underflow", "chart"],
+                              numericColumns: [2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15])
         for r in results {
             table.rows.append([
                 r.faultList.isEmpty ? r.faults : "\(r.faults) (\(r.faultList.map(\.description).joined(separator: ", ")))", r.strategy, "\(r.seed)",
-                Figures.figure(r.finalLoss), Figures.figure(r.referenceFinalLoss), Figures.figure(r.weightDistance), r.divergedAt.map { "step \($0)" } ?? "",
+                Figures.figure(r.finalLoss), Figures.figure(r.referenceFinalLoss), Figures.figure(r.weightDistance),
+                Figures.figure(r.metric), Figures.figure(r.referenceMetric), Figures.figure(r.unclippedReferenceMetric), r.divergedAt.map { "step \($0)" } ?? "",
                 "\(r.skippedSteps)", Figures.percent(r.clipRate), "\(r.lossSpikes.count)", Figures.figure(r.maxGradNorm), ulps([r.maxNormErrorUlps]),
                 Figures.percent(r.meanUnderflowFraction), "[svg](\(chartPath[r.index]!))",
             ])
@@ -190,7 +228,7 @@ public enum SuiteReport {
         let xr = s.referenceLoss.indices.map { Double($0 * s.stride) }
         var loss = SVGChart(title: "\(r.id): loss", xLabel: "step", yLabel: "loss",
                             lines: [.init(label: "run", color: "#1f77b4", x: x, y: s.loss),
-                                    .init(label: "Float64, no faults", color: "#555555", x: xr, y: s.referenceLoss, dashed: true)], logY: true)
+                                    .init(label: "Float64, same strategy, no faults", color: "#555555", x: xr, y: s.referenceLoss, dashed: true)], logY: true)
         loss.height = 220
         loss.marks = [(r.faultSteps.map(Double.init), "#d62728", "faults")]
         var norm = SVGChart(title: "gradient norm (\(r.clipper))", xLabel: "step", yLabel: "‖g‖",

@@ -18,7 +18,11 @@ public enum VerdictReport {
         seeded bootstrap 95% interval). Each strategy is compared with the first one: it survives less only when the \
         survival intervals are apart; it is worse only when the interval of the paired differences of the metric \
         (the same seeds, both survived, at least three) lies on the worse side of zero. Otherwise the data cannot \
-        tell them apart, and they are tied; with fewer than three such seeds the report says that it cannot tell.
+        tell them apart, and they are tied; with fewer than three such seeds the report says that it cannot tell. \
+        Two references: "Δ vs Float64 of this strategy" is the run's metric minus that of the fault-free Float64 run \
+        with the same clipper and optimizer (what precision and faults cost the strategy); "Float64: strategy − no \
+        clipping" compares that Float64 run with the fault-free Float64 run without clipping (what the strategy \
+        itself costs, with exact-enough arithmetic and clean data).
 
         """
 
@@ -41,10 +45,12 @@ public enum VerdictReport {
     }
 
     static func table(_ v: FaultSetVerdict) -> TextTable {
-        TextTable(header: ["strategy", "survived", "survival 95%", "\(v.metricName) (median, 95%)", "over", "against the first"],
+        TextTable(header: ["strategy", "survived", "survival 95%", "\(v.metricName) (median, 95%)", "over", "against the first",
+                           "Δ vs Float64 of this strategy", "Float64: strategy − no clipping"],
                   rows: v.strategies.map { s in
                       [s.strategy, "\(s.survived)/\(s.runs)", "[\(Figures.figure(s.survival.low)), \(Figures.figure(s.survival.high))]",
-                       s.metric.map(interval) ?? "— (none survived)", "\(s.survived) run(s)", comparison(s.comparison)]
+                       s.metric.map(interval) ?? "— (none survived)", "\(s.survived) run(s)", comparison(s.comparison),
+                       s.precisionCost.map(interval) ?? "—", s.strategyCost.map(interval) ?? "—"]
                   },
                   numericColumns: [1, 4])
     }

@@ -22,7 +22,7 @@ public struct RunResult: Sendable, Equatable {
     public var steps: Int
     public var finalLoss: Double
     public var referenceFinalLoss: Double
-    /// ‖w − w_ref‖ / ‖w_ref‖ after the last step, against the fault-free Float64 run.
+    /// ‖w − w_ref‖ / ‖w_ref‖ after the last step, against the fault-free Float64 run of the same strategy.
     public var weightDistance: Double
     public var divergedAt: Int?
     public var skippedSteps: Int
@@ -41,8 +41,17 @@ public struct RunResult: Sendable, Equatable {
     public var maxUnderflowFraction: Double
     public var firstNonFinite: String?
     public var metricName: String
+    /// The held-out metric at the end of the run.
     public var metric: Double
     public var series: Series
+    /// The held-out metric of the fault-free Float64 run of the same strategy (same clipper and optimizer): the run's
+    /// metric minus it is what precision and faults cost the strategy.
+    public var referenceMetric: Double
+    /// The held-out metric of the fault-free Float64 run without clipping: `referenceMetric` minus it is what the
+    /// strategy itself costs.
+    public var unclippedReferenceMetric: Double
+    /// ‖w − w_ref‖ / ‖w_ref‖ against the fault-free Float64 run without clipping.
+    public var unclippedWeightDistance: Double
 
     /// The steps where a fault was injected, in order.
     public var faultSteps: [Int] { Array(Set(faultList.flatMap(\.steps))).sorted() }
@@ -85,7 +94,8 @@ public struct RunResult: Sendable, Equatable {
                 weightDistance: Double, divergedAt: Int?, skippedSteps: Int, clippedSteps: Int, lossSpikes: [Int], referenceSpikes: [Int],
                 normOverflowSteps: [Int], maxGradNorm: Double,
                 maxNormErrorUlps: Double, meanUnderflowFraction: Double, maxUnderflowFraction: Double, firstNonFinite: String?,
-                metricName: String, metric: Double, series: Series) {
+                metricName: String, metric: Double, series: Series, referenceMetric: Double = .nan, unclippedReferenceMetric: Double = .nan,
+                unclippedWeightDistance: Double = .nan) {
         self.index = index
         self.suite = suite
         self.id = id
@@ -117,6 +127,9 @@ public struct RunResult: Sendable, Equatable {
         self.metricName = metricName
         self.metric = metric
         self.series = series
+        self.referenceMetric = referenceMetric
+        self.unclippedReferenceMetric = unclippedReferenceMetric
+        self.unclippedWeightDistance = unclippedWeightDistance
     }
 
     // MARK: JSON
@@ -135,13 +148,16 @@ public struct RunResult: Sendable, Equatable {
             ("max_grad_norm", .double(maxGradNorm)), ("max_norm_error_ulps", .double(maxNormErrorUlps)),
             ("mean_underflow_fraction", .double(meanUnderflowFraction)), ("max_underflow_fraction", .double(maxUnderflowFraction)),
             ("first_nonfinite", firstNonFinite.map(JSONValue.string) ?? .null),
-            ("metric_name", .string(metricName)), ("metric", .double(metric)),
+            ("metric_name", .string(metricName)), ("metric", .double(metric)), ("reference_metric", .double(referenceMetric)),
+            ("unclipped_reference_metric", .double(unclippedReferenceMetric)), ("unclipped_weight_distance", .double(unclippedWeightDistance)),
             ("series", .object([("stride", .integer(series.stride)), ("loss", numbers(series.loss)), ("reference_loss", numbers(series.referenceLoss)),
                                 ("grad_norm", numbers(series.gradNorm)), ("threshold", numbers(series.threshold)), ("scale", numbers(series.scale)),
                                 ("underflow", numbers(series.underflow)), ("clipped", ints(series.clipped)), ("skipped", ints(series.skipped))])),
         ])
     }
 
+    /// A result from its JSON line, every field checked.
+    /// Long: one typed read per field of the line, with the helpers that name a missing or mistyped field.
     public init(json: JSONValue) throws {
         func need(_ key: String, in v: JSONValue = json) throws -> JSONValue {
             guard let x = v[key] else { throw ResultsError(description: "result has no \"\(key)\"") }
@@ -199,7 +215,9 @@ public struct RunResult: Sendable, Equatable {
                   firstNonFinite: try optionalString("first_nonfinite"), metricName: try string("metric_name"), metric: try double(need("metric")),
                   series: Series(stride: try int("stride", in: s), loss: try doubles("loss", in: s), referenceLoss: try doubles("reference_loss", in: s),
                                  gradNorm: try doubles("grad_norm", in: s), threshold: try doubles("threshold", in: s), scale: try doubles("scale", in: s),
-                                 underflow: try doubles("underflow", in: s), clipped: try ints("clipped", in: s), skipped: try ints("skipped", in: s)))
+                                 underflow: try doubles("underflow", in: s), clipped: try ints("clipped", in: s), skipped: try ints("skipped", in: s)),
+                  referenceMetric: try double(need("reference_metric")), unclippedReferenceMetric: try double(need("unclipped_reference_metric")),
+                  unclippedWeightDistance: try double(need("unclipped_weight_distance")))
     }
 
     /// Equality of the recorded values, NaN equal to NaN (results files must compare equal across runs).

@@ -10,10 +10,13 @@ public struct SuiteAnalysis: Sendable, Equatable {
     public var clipReadings: [Int: ClipReading]
     /// Per block and fault set, the strategies judged across seeds: survival, then the held-out metric.
     public var verdicts: [FaultSetVerdict]
+    /// Injected cause × diagnosis over every run with a fault.
+    public var confusion: Confusion
 
     public init(findings: [String], rankings: [(block: String, rows: [StrategyRank])], diagnoses: [Int: Diagnosis],
-                clipReadings: [Int: ClipReading], verdicts: [FaultSetVerdict] = []) {
+                clipReadings: [Int: ClipReading], verdicts: [FaultSetVerdict] = [], confusion: Confusion = Confusion(cells: [:])) {
         self.verdicts = verdicts
+        self.confusion = confusion
         self.findings = findings
         self.rankings = rankings
         self.diagnoses = diagnoses
@@ -21,7 +24,7 @@ public struct SuiteAnalysis: Sendable, Equatable {
     }
 
     public static func == (a: SuiteAnalysis, b: SuiteAnalysis) -> Bool {
-        a.findings == b.findings && a.diagnoses == b.diagnoses && a.clipReadings == b.clipReadings && a.verdicts == b.verdicts
+        a.findings == b.findings && a.diagnoses == b.diagnoses && a.clipReadings == b.clipReadings && a.verdicts == b.verdicts && a.confusion == b.confusion
             && a.rankings.elementsEqual(b.rankings) { $0.block == $1.block && $0.rows == $1.rows }
     }
 }
@@ -33,6 +36,11 @@ public struct Diagnosis: Sendable, Equatable {
         case data
         case learningRate = "learning rate"
         case initialisation = "init/normalisation"
+        /// An inf/NaN that appeared in a parameter's gradient with every op's value and gradient finite: not the
+        /// model's arithmetic (a kernel, a collective or memory wrote it).
+        case nonFiniteGradient = "inf/NaN gradient"
+        /// A fault was injected and nothing happened from its step on: no spike, no divergence, no skipped step.
+        case noEffect = "no effect"
         case unexplained
     }
 
@@ -89,4 +97,31 @@ public enum ClipReading: String, Sendable, CaseIterable {
     case insurance
     case particularBatches = "fires on particular batches"
     case constant = "constant: a diagnosis (threshold below the typical norm, or learning rate too high)"
+}
+
+/// The diagnosis checked against the truth: for every run with an injected fault, the cause the fault stands for
+/// (a bad batch: data; a learning-rate spike: learning rate; an inf/NaN written into a gradient: inf/NaN gradient;
+/// activations past Float16's range: numerics) against the cause the lab diagnosed from the measurements alone.
+public struct Confusion: Sendable, Equatable {
+    /// Runs per (injected cause, diagnosed cause).
+    public var cells: [Pair: Int]
+
+    public struct Pair: Hashable, Sendable {
+        public var injected: Diagnosis.Cause
+        public var diagnosed: Diagnosis.Cause
+        public init(_ injected: Diagnosis.Cause, _ diagnosed: Diagnosis.Cause) {
+            self.injected = injected
+            self.diagnosed = diagnosed
+        }
+    }
+
+    public init(cells: [Pair: Int]) { self.cells = cells }
+
+    /// Runs whose fault had an effect (the diagnosis is not "no effect").
+    public var judged: Int { cells.filter { $0.key.diagnosed != .noEffect }.values.reduce(0, +) }
+    /// Of those, the runs whose diagnosis names the injected cause.
+    public var agreeing: Int { cells.filter { $0.key.diagnosed == $0.key.injected }.values.reduce(0, +) }
+    public var noEffect: Int { cells.filter { $0.key.diagnosed == .noEffect }.values.reduce(0, +) }
+    /// agreeing / judged (1 when nothing was judged).
+    public var agreement: Double { judged == 0 ? 1 : Double(agreeing) / Double(judged) }
 }

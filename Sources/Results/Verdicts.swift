@@ -43,14 +43,23 @@ public struct StrategyVerdict: Sendable, Equatable {
     /// The held-out metric over the surviving runs (median, bootstrap 95%), nil when none survived.
     public var metric: Interval?
     public var comparison: Comparison
+    /// What precision and faults cost the strategy: the metric minus that of the fault-free Float64 run of the same
+    /// strategy, per surviving run (median, bootstrap 95%); nil when none survived.
+    public var precisionCost: Interval?
+    /// What the strategy itself costs: the fault-free Float64 run of the strategy against the one without clipping, per
+    /// seed (median, bootstrap 95%); nil for the unclipped strategies (zero by definition) or where either diverged.
+    public var strategyCost: Interval?
 
-    public init(strategy: String, runs: Int, survived: Int, survival: Interval, metric: Interval?, comparison: Comparison) {
+    public init(strategy: String, runs: Int, survived: Int, survival: Interval, metric: Interval?, comparison: Comparison,
+                precisionCost: Interval? = nil, strategyCost: Interval? = nil) {
         self.strategy = strategy
         self.runs = runs
         self.survived = survived
         self.survival = survival
         self.metric = metric
         self.comparison = comparison
+        self.precisionCost = precisionCost
+        self.strategyCost = strategyCost
     }
 
     /// Tied with the first strategy: the data cannot separate them.

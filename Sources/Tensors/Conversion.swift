@@ -110,3 +110,27 @@ public struct ConversionEvents: Sendable, Equatable {
     }
     return count
 }
+
+/// Every element rounded in place to `kind`'s precision and range (a cast to it and back, as autocast's casts):
+/// for a Float tensor and a 16-bit kind; any other pairing leaves the tensor as it is.
+public func roundElements<S: TensorScalar>(_ x: Tensor<S>, to kind: ScalarKind) {
+    guard S.self == Float.self else { return }
+    let p = UnsafeMutableRawPointer(x.pointer).assumingMemoryBound(to: Float.self)
+    switch kind {
+    case .float16: roundElements(p, x.count, as: Float16.self)
+    case .bfloat16: roundElements(p, x.count, as: BFloat16.self)
+    case .float32, .float64: break
+    }
+}
+
+@inline(__always) func roundElements<T: FloatComputed>(_ p: UnsafeMutablePointer<Float>, _ n: Int, as: T.Type) {
+    var i = 0
+    while i + 8 <= n {
+        Float.store8(T.round8(Float.load8(p + i)), p + i)
+        i += 8
+    }
+    while i < n {
+        p[i] = T(compute: p[i]).compute
+        i += 1
+    }
+}

@@ -24,7 +24,8 @@ public final class Linear<S: TensorScalar>: ParameterContainer {
     public func callAsFunction(_ g: Graph<S>, _ x: Var) -> Var {
         let y = g.matmul(x, g.parameter(weight))
         guard let bias else { return y }
-        return g.add(y, g.parameter(bias))
+        // Autocast's linear casts its bias too.
+        return g.add(y, g.autocastOperand(g.parameter(bias)))
     }
 
     public var parameters: [Parameter<S>] { [weight] + (bias.map { [$0] } ?? []) }
@@ -85,7 +86,7 @@ public class RecurrentNetwork<S: TensorScalar>: ParameterContainer {
     public func callAsFunction(_ g: Graph<S>, _ x: Var) -> Var {
         let shape = g.value(x).shape
         let batch = shape[0], steps = shape[1], input = shape[2]
-        let wx = g.parameter(inputWeight), wh = g.parameter(hiddenWeight), b = g.parameter(bias)
+        let wx = g.parameter(inputWeight), wh = g.parameter(hiddenWeight), b = g.autocastOperand(g.parameter(bias))
         var h: Var? = nil, cell: Var? = nil
         for t in 0..<steps {
             let xt = g.reshape(g.slice(x, axis: 1, start: t, length: 1), [batch, input])

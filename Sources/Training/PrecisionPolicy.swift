@@ -1,8 +1,9 @@
 import Formats
 import Tensors
 
-/// How a run holds its numbers: one format throughout (`pure`), or 16-bit compute with Float32 master weights and
-/// Float32 optimizer state (`mixed`: gradients are cast up before unscaling, clipping and the update).
+/// How a run holds its numbers: one format throughout (`pure`: every value, gradient, weight and optimizer state in
+/// it, as `model.half()`), or `mixed`, which is `torch.autocast` (see `Graph.autocast`): Float32 weights, optimizer
+/// state and gradients, products in the 16-bit format, softmax, the losses, layer norm, exp, log and sums in Float32.
 public struct PrecisionPolicy: Sendable, Equatable, CustomStringConvertible {
     public var compute: ScalarKind
     public var masterWeights: Bool

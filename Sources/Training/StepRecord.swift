@@ -55,7 +55,7 @@ public struct TrainingSummary: Sendable {
     /// Each step's wall time, apart from the records (no two runs share them).
     public var stepSeconds: [Double] = []
     public var finalLoss: Double
-    /// Task metric: training accuracy (spirals), held-out MSE (adding), held-out loss (zipf).
+    /// Task metric: held-out accuracy (spirals), held-out MSE (adding), held-out loss (zipf).
     public var metric: (name: String, value: Double)
     /// The model's weights after the last step (master weights for mixed policies), flattened, as Doubles.
     public var finalWeights: [Double] = []
@@ -80,7 +80,10 @@ struct GradientStats {
     var zeroFraction = 0.0, subnormalFraction = 0.0, headroom = Double.infinity
     var overflowByLayer: [(layer: String, count: Int)] = []
 
-    init<S: TensorScalar>(_ parameters: [Parameter<S>], layers: [String]) {
+    /// Zeros, subnormals and headroom in `format`: the parameters' own, or autocast's low format for Float32 gradients
+    /// that came through it.
+    init<S: TensorScalar>(_ parameters: [Parameter<S>], layers: [String], format: FloatFormat) {
+        let leastNormal = S.Compute(format.smallestNormal)
         var zeros = 0, subnormals = 0, total = 0
         var largest: S.Compute = 0
         for (k, p) in parameters.enumerated() {
@@ -88,7 +91,7 @@ struct GradientStats {
             var nonFinite = 0
             for i in 0..<g.count {
                 let v = g[flat: i]
-                if v == 0 { zeros += 1 } else if v.isSubnormal { subnormals += 1 } else if !v.isFinite { nonFinite += 1; continue }
+                if v == 0 { zeros += 1 } else if !v.isFinite { nonFinite += 1; continue } else if v.compute.magnitude < leastNormal { subnormals += 1 }
                 largest = max(largest, v.compute.magnitude)
             }
             total += g.count
@@ -98,6 +101,6 @@ struct GradientStats {
         }
         zeroFraction = Double(zeros) / Double(max(total, 1))
         subnormalFraction = Double(subnormals) / Double(max(total, 1))
-        headroom = largest > 0 ? log2(S.format.largestFinite / Double(largest)) : .infinity
+        headroom = largest > 0 ? log2(format.largestFinite / Double(largest)) : .infinity
     }
 }

@@ -83,12 +83,13 @@ public final class TrainingLoop<S: TensorScalar> {
         self.parameters = parameters
         self.graph = graph
         self.settings = settings
-        let masters = settings.policy.masterWeights
+        // Under autocast the parameters are the Float32 master weights themselves.
+        let masters = settings.policy.masterWeights && graph.autocast == nil
             ? parameters.map { p in Parameter<Float>(p.name, Tensor(shape: p.shape, (0..<p.value.count).map { Float(p.value[flat: $0].compute) })) }
             : []
         self.masters = masters
         let lr = settings.learningRate
-        switch (settings.optimizer, settings.policy.masterWeights) {
+        switch (settings.optimizer, !masters.isEmpty) {
         case (.sgd, true): optimizer = SGD<Float, Float>(masters, learningRate: lr, momentum: 0.9)
         case (.adam, true): optimizer = Adam<Float, Float>(masters, learningRate: lr)
         case (.sgd, false): optimizer = SGD<S, S>(parameters, learningRate: lr, momentum: 0.9)
@@ -108,7 +109,7 @@ public final class TrainingLoop<S: TensorScalar> {
         let (loss, lossValue) = forward(input.loss)
         let scale = amp.scale
         backward(loss, scale: scale, injecting: input.injectedGradient)
-        let stats = settings.telemetry == nil ? nil : GradientStats(parameters, layers: layers)
+        let stats = settings.telemetry == nil ? nil : GradientStats(parameters, layers: layers, format: settings.policy.compute.format)
         let (grads, origin) = try unscaleAndCheck(lossValue: lossValue)
         let (outcome, exact) = try clip(grads, step: step)
         let gradientsFinite = !amp.foundInf   // read before the update resets it

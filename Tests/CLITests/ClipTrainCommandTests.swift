@@ -73,10 +73,13 @@ import TestSupport
         }
         #expect(first["scale"] == .number("65536.0"))
         let summary = try JSONValue(parsing: r.stdout)
-        // The Float16 loss times 2^16 is inf: GradScaler skips the first step and halves the scale, once.
-        #expect(summary["skipped_steps"] == .number("1") && summary["final_scale"] == .number("32768.0"))
-        #expect(summary["first_nonfinite"]?.stringValue?.hasPrefix("step 0: backward") == true)
-        #expect(summary["metric"] == .string("accuracy"))
+        // Under autocast the loss and its gradient are Float32: 2^16 times it is finite, and no step is skipped.
+        #expect(summary["skipped_steps"] == .number("0") && summary["final_scale"] == .number("65536.0"))
+        #expect(summary["first_nonfinite"] == .null)
+        #expect(summary["metric"] == .string("held-out accuracy"))
+        // A pure Float16 model's loss times 2^16 is inf: DeepSpeed's scaler skips step 0 and halves the scale.
+        let pure = try JSONValue(parsing: try CLI.run(["train", "--task", "spirals", "--policy", "f16", "--scaler", "deepspeed", "--steps", "5", "--json"]).stdout)
+        #expect(pure["first_nonfinite"]?.stringValue?.hasPrefix("step 0: backward: 1 inf first in the gradient of crossEntropy") == true)
         // torch's GradScaler refuses Float16 gradients: a usage error, nothing written.
         let refused = try CLI.run(["train", "--policy", "f16", "--scaler", "torch", "--steps", "5", "--telemetry", dir.appendingPathComponent("x.jsonl").path])
         #expect(refused.status == 2 && refused.stderr.contains("Attempting to unscale FP16 gradients."))

@@ -50,9 +50,24 @@ import TestSupport
         #expect(SuiteAnalysis.diagnose(Self.result(faults: ["corrupt-labels@40"], spikes: [30, 40])).cause != .data)
         #expect(SuiteAnalysis.diagnose(Self.result(faults: ["lr-spike@30x50"], spikes: [32])).cause == .learningRate)
         #expect(SuiteAnalysis.diagnose(Self.result(spikes: [20, 60, 70, 80, 90])).cause == .learningRate)
-        #expect(SuiteAnalysis.diagnose(Self.result(faults: ["gradient-nan@10"], spikes: [11], nonFinite: "step 10: backward", diverged: 11)).cause == .numerics)
-        // An inf/NaN that was skipped (a scaler calibrating) does not explain a later spike.
+        // An inf/NaN first seen in a parameter's gradient, every op finite: not the arithmetic (the injected NaN).
+        let nan = "step 10: backward: 1 NaN first in the gradient of parameter mlp.0.weight (node 1, layer mlp.0)"
+        #expect(SuiteAnalysis.diagnose(Self.result(faults: ["gradient-nan@10"], spikes: [11], nonFinite: nan, diverged: 11)).cause == .nonFiniteGradient)
+        // One that an op made, where the Float64 reference stayed finite: the precision.
+        let op = "step 10: forward: 3 inf first in the value of matmul (node 4, layer mlp.0)"
+        #expect(SuiteAnalysis.diagnose(Self.result(faults: ["activation-overflow@10"], spikes: [10], nonFinite: op, diverged: 10)).cause == .numerics)
+        // A fault after which nothing happened.
+        #expect(SuiteAnalysis.diagnose(Self.result(faults: ["lr-spike@30x50"], spikes: [25])).cause == .noEffect)
+        // Spikes that the Float32 run of the same seed and faults does not have depend on the precision.
+        var low = Self.result(spikes: [40, 60]), wide = Self.result(spikes: [40])
+        low.policy = "bf16"
+        wide.policy = "f32"
+        #expect(SuiteAnalysis.diagnose(low, peers: [low, wide]).cause == .unexplained, "the f32 run has the spike at 40 too")
+        wide.lossSpikes = []
+        #expect(SuiteAnalysis.diagnose(low, peers: [low, wide]).cause == .numerics)
+        // An inf/NaN that was skipped (a scaler calibrating) does not explain a later spike, nor a later divergence.
         #expect(SuiteAnalysis.diagnose(Self.result(spikes: [50], nonFinite: "step 0: backward")).cause == .unexplained)
+        #expect(SuiteAnalysis.diagnose(Self.result(spikes: [50], nonFinite: "step 0: backward", diverged: 60)).cause == .unexplained)
         #expect(SuiteAnalysis.diagnose(Self.result(spikes: [50], normOverflow: [50])).cause == .numerics)
         #expect(SuiteAnalysis.diagnose(Self.result(spikes: [25], referenceSpikes: [25])).cause == .initialisation)
         #expect(SuiteAnalysis.diagnose(Self.result(spikes: [25])).cause == .unexplained)

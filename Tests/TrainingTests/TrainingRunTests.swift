@@ -135,14 +135,14 @@ import Testing
         #expect(faulty.records[7].loss != clean.records[7].loss)
     }
 
-    /// The transformer's causal mask holds -inf on purpose (softmax makes it an exact 0): the first inf of a
-    /// mixed-f16 step whose scaled loss overflows is in backward, not in the mask or the masked scores.
+    /// The transformer's causal mask holds -inf on purpose (softmax makes it an exact 0): the first inf of a pure
+    /// Float16 step whose scaled loss overflows is in backward, not in the mask or the masked scores.
     @Test func attentionMaskIsNotWhereTheInfCameFrom() throws {
         var c = TrainingConfiguration()
         c.task = .zipf
         c.model = .transformer
-        c.policy = PrecisionPolicy("mixed-f16")!
-        c.scaler = .dynamic(.torch)
+        c.policy = PrecisionPolicy("f16")!
+        c.scaler = .dynamic(.deepspeed)
         c.optimizer = .adam
         c.learningRate = 0.003
         c.steps = 1
