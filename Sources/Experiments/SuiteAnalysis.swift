@@ -210,15 +210,21 @@ extension SuiteAnalysis {
         return out
     }
 
-    /// Underflow: runs that differ only in the scaler.
+    /// Underflow: runs that differ only in the scaler, told apart by the share of gradient elements flushed to zero
+    /// (lost: zero beyond the Float64 run's structural zeros) and the share kept as subnormals.
     static func underflowFindings(_ results: [RunResult]) -> [String] {
         var out = [String]()
         for group in groups(results, by: { "\($0.block)|\($0.policy)|\($0.clipper)|\($0.faults)|\($0.seed)" }) where Set(group.map(\.scaler)).count > 1 {
-            let sorted = group.filter { $0.meanUnderflowFraction.isFinite }.sorted { $0.meanUnderflowFraction > $1.meanUnderflowFraction }
-            guard let worst = sorted.first, let best = sorted.last, worst.meanUnderflowFraction - best.meanUnderflowFraction >= 0.1 else { continue }
-            out.append("**\(worst.block)**, \(worst.policy) · \(name(worst.clipper)), faults \(describe(worst))\(split)with \(scalerName(worst.scaler)) \(Figures.percent(worst.meanUnderflowFraction)) of "
-                       + "the gradient elements were zero or subnormal in the compute format on average; with \(scalerName(best.scaler)) "
-                       + "\(Figures.percent(best.meanUnderflowFraction)) (the rest are exact zeros, e.g. of inactive ReLUs). Loss scaling exists to lift "
+            let sorted = group.filter { $0.lostFraction.isFinite }.sorted { $0.lostFraction > $1.lostFraction }
+            guard let worst = sorted.first, let best = sorted.last, worst.lostFraction - best.lostFraction >= 0.1 else { continue }
+            func shares(_ r: RunResult) -> String {
+                var text = "\(Figures.percent(r.lostFraction)) flushed to zero (lost) and \(Figures.percent(r.meanSubnormalFraction)) subnormal"
+                if r.meanSubnormalBitsLost.isFinite { text += " (kept, \(Figures.figure(r.meanSubnormalBitsLost)) bits of precision fewer on average)" }
+                return text
+            }
+            out.append("**\(worst.block)**, \(worst.policy) · \(name(worst.clipper)), faults \(describe(worst))\(split)with \(scalerName(worst.scaler)) "
+                       + "\(shares(worst)) of the gradient elements on average; with \(scalerName(best.scaler)) \(shares(best)). Lost counts the zeros beyond "
+                       + "the \(Figures.percent(worst.referenceZeroFraction)) that are zero in the Float64 run too (inactive ReLUs). Loss scaling exists to lift "
                        + "gradients out of the underflow range.")
         }
         return out

@@ -20,6 +20,17 @@ extension SuiteAnalysis {
 
     static func higherIsBetter(_ metricName: String) -> Bool { metricName.contains("accuracy") }
 
+    /// The trivial predictor's metric: chance on the two balanced spirals (0.5), predicting the adding problem's mean
+    /// target 1 (MSE 1/6), the unigram model's cross-entropy (written in the token task's metric name).
+    static func baseline(_ metricName: String) -> Double? {
+        if metricName.contains("accuracy") { return 0.5 }
+        if metricName == "held-out MSE" { return 1.0 / 6 }
+        if let open = metricName.range(of: "(unigram "), let close = metricName.range(of: ")", range: open.upperBound..<metricName.endIndex) {
+            return Double(metricName[open.upperBound..<close.lowerBound])
+        }
+        return nil
+    }
+
     /// The verdict of one block under one fault set.
     static func verdict(_ runs: [RunResult]) -> FaultSetVerdict {
         let higher = higherIsBetter(runs[0].metricName)
@@ -55,7 +66,7 @@ extension SuiteAnalysis {
             rows[k].verdict.comparison = compare(rows[k].runs, rows[k].verdict, with: first.runs, first.verdict, higherIsBetter: higher, alive: alive)
         }
         return FaultSetVerdict(block: runs[0].block, faults: runs[0].faults, metricName: runs[0].metricName, higherIsBetter: higher,
-                               strategies: rows.map(\.verdict))
+                               strategies: rows.map(\.verdict), baseline: baseline(runs[0].metricName))
     }
 
     static func compare(_ mine: [RunResult], _ v: StrategyVerdict, with best: [RunResult], _ b: StrategyVerdict, higherIsBetter: Bool,

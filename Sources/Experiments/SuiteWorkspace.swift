@@ -33,6 +33,8 @@ public struct SuiteWorkspace: Sendable {
     public var timingsPath: String { stem + ".timings.jsonl" }
     public var partialTimingsPath: String { stem + ".timings.partial.jsonl" }
     public var reportPath: String { "\(directory)/\(suite).md" }
+    /// Every run's chart, linked from the report.
+    public var appendixPath: String { "\(directory)/\(suite)-runs.md" }
     public var chartDirectory: String { "\(directory)/\(suite)" }
 
     /// Creates the output directory when it is missing.
@@ -108,7 +110,7 @@ public struct SuiteWorkspace: Sendable {
 
     /// Writes the report and its charts (paths relative to the directory), removing the chart directory's SVG files
     /// that the report no longer names; returns the report's path.
-    public func writeReport(markdown: String, charts: [(path: String, svg: String)]) throws -> String {
+    public func writeReport(markdown: String, appendix: String, charts: [(path: String, svg: String)]) throws -> String {
         try? FileManager.default.createDirectory(atPath: chartDirectory, withIntermediateDirectories: true)
         var written = Set<String>()
         for chart in charts {
@@ -118,6 +120,7 @@ public struct SuiteWorkspace: Sendable {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: chartDirectory)) ?? [] where name.hasSuffix(".svg") && !written.contains(name) {
             unlink("\(chartDirectory)/\(name)")
         }
+        try write(appendix, to: appendixPath)
         try write(markdown, to: reportPath)
         return reportPath
     }

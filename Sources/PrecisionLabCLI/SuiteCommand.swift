@@ -58,7 +58,7 @@ struct SuitePaths: ParsableArguments {
         let context = SuiteResultSet.context(spec, source: source, version: PrecisionLabVersion.string, date: Self.today(),
                                              machine: MachineInfo.description, labReport: workspace.hasLabReport ? "lab.md" : nil)
         let report = SuiteReport.render(results, analysis: SuiteAnalysis(results), context: context, chartDirectory: spec.name)
-        return try Self.input { try workspace.writeReport(markdown: report.markdown, charts: report.charts.map { ($0.path, $0.svg) }) }
+        return try Self.input { try workspace.writeReport(markdown: report.markdown, appendix: report.appendix, charts: report.charts.map { ($0.path, $0.svg) }) }
     }
 
     /// A suite error as bad input (exit 2).

@@ -136,7 +136,7 @@ enum TrainText {
             ("grad_norm", .double(r.gradientNorm)), ("grad_norm_format", .string(r.gradientNormFormat.name)),
             ("exact_norm", .double(r.exactNorm)), ("norm_error_ulps", .double(r.normErrorUlps)),
             ("zero_fraction", .double(r.zeroFraction)), ("subnormal_fraction", .double(r.subnormalFraction)),
-            ("underflow_fraction", .double(r.underflowFraction)), ("headroom_log2", .double(r.headroom)),
+            ("underflow_fraction", .double(r.underflowFraction)), ("subnormal_bits_lost", .double(r.subnormalBitsLost)), ("headroom_log2", .double(r.headroom)),
             ("overflow_by_layer", .object(r.overflowByLayer.map { ($0.layer, JSONValue.integer($0.count)) })),
             ("nonfinite_origin", r.nonFiniteOrigin.map(JSONValue.string) ?? .null),
             ("time_ms", .double((seconds * 1e6).rounded() / 1e3)),

@@ -21,12 +21,27 @@ public struct SVGChart: Sendable {
         }
     }
 
+    /// A shaded range between two curves (min and max over seeds), in a line's color.
+    public struct Band: Sendable {
+        public var color: String
+        public var x: [Double]
+        public var low: [Double]
+        public var high: [Double]
+        public init(color: String, x: [Double], low: [Double], high: [Double]) {
+            self.color = color
+            self.x = x
+            self.low = low
+            self.high = high
+        }
+    }
+
     public var title: String
     public var xLabel: String
     public var yLabel: String
     public var lines: [Line]
     /// Vertical marks (e.g. clip events, injected faults), each with a color and a legend label.
     public var marks: [(x: [Double], color: String, label: String)] = []
+    public var bands: [Band] = []
     public var logY = false
     /// The base of a log axis: its ticks are powers of it (2 for loss scales, which are powers of two), labelled
     /// "2^16"; base-10 ticks between 10^-3 and 10^6 are labelled in full ("1000").
@@ -70,14 +85,23 @@ public struct SVGChart: Sendable {
 
     /// The chart's elements, in a box of `width` × `height` at the origin.
     var elements: String {
-        let plotW = width - Self.left - Self.right, plotH = height - Self.top - Self.bottom
+        // The legend wraps onto as many rows as its entries need; the plot gives up the room.
+        let entryWidths = lines.map { 30 + Double($0.label.count) * 6.2 } + marks.filter { !$0.x.isEmpty }.map { 16 + Double($0.label.count) * 6.2 }
+        var rows = 1, used = Self.left
+        for w in entryWidths {
+            if used + w > width - Self.right && used > Self.left { rows += 1; used = Self.left }
+            used += w
+        }
+        let legendExtra = Double(rows - 1) * 14
+        let plotW = width - Self.left - Self.right, plotH = height - Self.top - Self.bottom - legendExtra
         func t(_ y: Double) -> Double? {
             guard y.isFinite else { return nil }
             if logY { return y > 0 ? log(y) / log(Double(logBase)) : nil }
             return y
         }
         let xs = lines.flatMap(\.x) + marks.flatMap(\.x)
-        let ys = lines.flatMap { $0.y.compactMap(t) }
+        // The range is the finite data's (a log axis also leaves out zeros): an inf or NaN is marked, not scaled to.
+        let ys = lines.flatMap { $0.y.compactMap(t) } + bands.flatMap { $0.low.compactMap(t) + $0.high.compactMap(t) }
         let x0 = xRange?.0 ?? xs.min() ?? 0, x1 = max(xRange?.1 ?? xs.max() ?? 1, x0 + 1)
         var y0 = ys.min() ?? 0, y1 = ys.max() ?? 1
         if let (a, b) = yRange, !logY { y0 = min(a, y0); y1 = max(b, y1) }
@@ -105,22 +129,44 @@ public struct SVGChart: Sendable {
             out += "<text x=\"\(f(Self.left - 4))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(logY ? logTick(v) : Figures.tick(v))</text>\n"
         }
         for v in Self.niceTicks(x0, x1, about: 6) {
-            out += "<text x=\"\(f(px(v)))\" y=\"\(f(height - Self.bottom + 14))\" text-anchor=\"middle\">\(Figures.tick(v))</text>\n"
-            out += "<line x1=\"\(f(px(v)))\" y1=\"\(f(height - Self.bottom))\" x2=\"\(f(px(v)))\" y2=\"\(f(height - Self.bottom + 4))\" stroke=\"#888\"/>\n"
+            let axis = Self.top + plotH
+            out += "<text x=\"\(f(px(v)))\" y=\"\(f(axis + 14))\" text-anchor=\"middle\">\(Figures.tick(v))</text>\n"
+            out += "<line x1=\"\(f(px(v)))\" y1=\"\(f(axis))\" x2=\"\(f(px(v)))\" y2=\"\(f(axis + 4))\" stroke=\"#888\"/>\n"
         }
         out += "<rect x=\"\(f(Self.left))\" y=\"\(f(Self.top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"none\" stroke=\"#888\"/>\n"
-        out += "<text x=\"\(f(Self.left + plotW / 2))\" y=\"\(f(height - Self.bottom + 28))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        out += "<text x=\"\(f(Self.left + plotW / 2))\" y=\"\(f(Self.top + plotH + 28))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         out += "<text transform=\"translate(14 \(f(Self.top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel + (logY ? " (log)" : "")))</text>\n"
         for mark in marks {
             for x in mark.x {
                 out += "<line x1=\"\(f(px(x)))\" y1=\"\(f(Self.top))\" x2=\"\(f(px(x)))\" y2=\"\(f(Self.top + plotH))\" stroke=\"\(mark.color)\" stroke-opacity=\"0.45\"/>\n"
             }
         }
+        for band in bands {
+            // Only where both edges are finite.
+            var upper = [(Double, Double)](), lower = [(Double, Double)]()
+            for (k, x) in band.x.enumerated() where k < band.low.count && k < band.high.count {
+                if let lo = t(band.low[k]), let hi = t(band.high[k]) {
+                    upper.append((px(x), py(hi)))
+                    lower.append((px(x), py(lo)))
+                }
+            }
+            guard !upper.isEmpty else { continue }
+            let points = (upper + lower.reversed()).map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " ")
+            out += "<polygon fill=\"\(band.color)\" fill-opacity=\"0.15\" stroke=\"none\" points=\"\(points)\"/>\n"
+        }
+        var nonFinite = false
         for line in lines {
-            // Break the polyline at non-finite points (a run that diverged stops drawing).
+            // Break the polyline at non-finite points (a run that diverged stops drawing), and mark where a finite
+            // curve became inf or NaN with a red × on the top edge.
             var segments: [[(Double, Double)]] = [[]]
             for (x, y) in zip(line.x, line.y) {
-                if let ty = t(y) { segments[segments.count - 1].append((px(x), py(ty))) } else if !segments[segments.count - 1].isEmpty { segments.append([]) }
+                if let ty = t(y) { segments[segments.count - 1].append((px(x), py(ty))) } else if !segments[segments.count - 1].isEmpty {
+                    segments.append([])
+                    if !y.isFinite {
+                        nonFinite = true
+                        out += "<text x=\"\(f(px(x)))\" y=\"\(f(Self.top + 9))\" text-anchor=\"middle\" fill=\"#d62728\" font-weight=\"bold\">×</text>\n"
+                    }
+                }
             }
             for segment in segments where !segment.isEmpty {
                 let points = segment.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " ")
@@ -128,17 +174,24 @@ public struct SVGChart: Sendable {
             }
         }
         // Legend under the plot.
-        var lx = Self.left
-        let ly = height - 12
+        var lx = Self.left, ly = height - 12 - legendExtra
+        func place(_ w: Double) {
+            if lx + w > width - Self.right && lx > Self.left { lx = Self.left; ly += 14 }
+        }
         for line in lines {
+            place(30 + Double(line.label.count) * 6.2)
             out += "<line x1=\"\(f(lx))\" y1=\"\(f(ly - 4))\" x2=\"\(f(lx + 18))\" y2=\"\(f(ly - 4))\" stroke=\"\(line.color)\" stroke-width=\"2\"\(line.dashed ? " stroke-dasharray=\"5 3\"" : "")/>\n"
             out += "<text x=\"\(f(lx + 22))\" y=\"\(f(ly))\">\(escape(line.label))</text>\n"
             lx += 30 + Double(line.label.count) * 6.2
         }
         for mark in marks where !mark.x.isEmpty {
+            place(16 + Double(mark.label.count) * 6.2)
             out += "<line x1=\"\(f(lx))\" y1=\"\(f(ly - 10))\" x2=\"\(f(lx))\" y2=\"\(f(ly + 2))\" stroke=\"\(mark.color)\" stroke-width=\"2\"/>\n"
             out += "<text x=\"\(f(lx + 5))\" y=\"\(f(ly))\">\(escape(mark.label))</text>\n"
             lx += 16 + Double(mark.label.count) * 6.2
+        }
+        if nonFinite {
+            out += "<text x=\"\(f(lx))\" y=\"\(f(ly))\" fill=\"#d62728\" font-weight=\"bold\">×</text><text x=\"\(f(lx + 9))\" y=\"\(f(ly))\">became inf/NaN</text>\n"
         }
         return out
     }

@@ -11,9 +11,11 @@ public enum SuiteReport {
         public var svg: String
     }
 
-    /// The report's Markdown and its charts, which go to `<chartDirectory>/` next to it.
+    /// The report's Markdown, its appendix (`<suite>-runs.md`: every run's chart) and its charts, which go to
+    /// `<chartDirectory>/` next to them.
+    /// Long: the report's sections in reading order, each one line or a call.
     public static func render(_ results: [RunResult], analysis: SuiteAnalysis, context: Context, chartDirectory: String)
-        -> (markdown: String, charts: [Chart]) {
+        -> (markdown: String, appendix: String, charts: [Chart]) {
         let results = results.sorted { $0.index < $1.index }
         let blocks = blockNames(results)
         var charts = [Chart]()
@@ -23,8 +25,22 @@ public enum SuiteReport {
             chartPath[r.index] = path
             charts.append(Chart(path: path, svg: chart(r)))
         }
+        var gridPath = [String: String](), overlayPath = [String: String]()
+        for block in blocks {
+            let path = "\(chartDirectory)/grid-\(slug(block)).svg"
+            gridPath[block] = path
+            charts.append(Chart(path: path, svg: SuiteCharts.heatMap(block: block, analysis.verdicts.filter { $0.block == block })))
+        }
+        for v in analysis.verdicts {
+            let path = "\(chartDirectory)/overlay-\(slug(v.block))-\(slug(v.faults)).svg"
+            overlayPath[v.block + "\u{0}" + v.faults] = path
+            charts.append(Chart(path: path, svg: SuiteCharts.overlay(results.filter { $0.block == v.block && $0.faults == v.faults })))
+        }
         var md = header(results, blocks: blocks, context: context)
-        md += "\n" + VerdictReport.section(analysis.verdicts)
+        md += "\n## Recommendations\n\n" + VerdictReport.recommendations(analysis.verdicts)
+        md += clipRuleChecked(results, blocks: blocks, readings: analysis.clipReadings)
+        md += "\nPer-run charts (loss, gradient norm, loss scale, underflow) are in [\(context.suite)-runs.md](\(context.suite)-runs.md).\n"
+        md += "\n" + VerdictReport.section(analysis.verdicts, grid: { gridPath[$0] }, overlay: { overlayPath[$0.block + "\u{0}" + $0.faults] })
         md += "\n## Configuration\n\n"
         for b in context.blocks { md += "- **\(b.name)**: \(b.summary)\n" }
         md += "\n" + howToRead
@@ -50,13 +66,38 @@ public enum SuiteReport {
         md += "Final loss and that of the fault-free Float64 run of the same strategy (the weight distance is to it too); the held-out metric, "
             + "its Float64 run's and the Float64 run's without clipping; diverged: the step from which the loss stayed non-finite or above 3× its "
             + "first value; spikes: losses above 3× the median of the 20 before; ‖g‖ max: the largest exact gradient norm; norm error: "
-            + "the clipper's norm against the exact one, in ulps of its format; underflow: the mean share of gradient elements that are "
-            + "zero or subnormal in the compute format at the current scale.\n"
+            + "the clipper's norm against the exact one, in ulps of its format; lost: the mean share of gradient elements flushed to zero "
+            + "in the compute format at the current scale, beyond those that are zero in the Float64 run too; subnormal: the mean share "
+            + "kept as subnormals, with the bits of precision they lost on average.\n"
         for block in blocks {
             md += "\n### \(block)\n\n" + runTable(results.filter { $0.block == block }, chartPath: chartPath).markdown
         }
-        md += chartsSection(results, blocks: blocks, chartPath: chartPath)
-        return (md, charts)
+        let appendix = "# Suite `\(context.suite)`: every run's chart\n\nThe report is [\(context.suite).md](\(context.suite).md).\n"
+            + chartsSection(results, blocks: blocks, chartPath: chartPath)
+        return (md, appendix, charts)
+    }
+
+    /// The clip-rate rule of thumb checked on the suite: per block and clipping strategy, the median clip rate over its
+    /// runs and what it reads as.
+    static func clipRuleChecked(_ results: [RunResult], blocks: [String], readings: [Int: ClipReading]) -> String {
+        var lines = [String]()
+        for block in blocks {
+            var strategies = [String]()
+            for r in results where r.block == block && r.clipper != "none" && !strategies.contains(r.strategy) { strategies.append(r.strategy) }
+            let parts = strategies.map { s -> String in
+                let runs = results.filter { $0.block == block && $0.strategy == s }.sorted { $0.clipRate < $1.clipRate }
+                let middle = runs[(runs.count - 1) / 2]
+                return "\(s) \(Figures.percent(middle.clipRate)) (\(readings[middle.index]?.rawValue ?? "—"))"
+            }
+            if !parts.isEmpty { lines.append("- **\(block)**: " + parts.joined(separator: "; ") + "\n") }
+        }
+        guard !lines.isEmpty else { return "" }
+        return "\nThe clip-rate rule of thumb (under 1% of steps: insurance; 50% or more: a diagnosis, not a fix), checked on this suite "
+            + "(median clip rate over each strategy's runs):\n\n" + lines.joined()
+    }
+
+    static func slug(_ text: String) -> String {
+        String(text.map { c -> Character in c.isLetter || c.isNumber || c == "-" || c == "." ? c : "_" })
     }
 
     /// The title, the suite's description and its provenance table.
@@ -164,10 +205,7 @@ public enum SuiteReport {
         return names
     }
 
-    static func chartName(_ r: RunResult) -> String {
-        let slug = String(r.id.map { c -> Character in c.isLetter || c.isNumber || c == "-" || c == "." ? c : "_" })
-        return "\(r.index)-\(slug).svg"
-    }
+    static func chartName(_ r: RunResult) -> String { "\(r.index)-\(slug(r.id)).svg" }
 
     // MARK: Tables
 
@@ -187,15 +225,18 @@ public enum SuiteReport {
 
     static func runTable(_ results: [RunResult], chartPath: [Int: String]) -> TextTable {
         var table = TextTable(header: ["faults", "strategy", "seed", "final loss", "Float64 ref", "weight distance", "held-out", "Float64 ref",
-                                       "Float64 unclipped", "diverged", "skipped", "clip rate", "spikes", "‖g‖ max", "norm error (ulps)", "underflow", "chart"],
-                              numericColumns: [2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15])
+                                       "Float64 unclipped", "diverged", "skipped", "clip rate", "spikes", "‖g‖ max", "norm error (ulps)", "lost",
+                                       "subnormal (bits lost)", "chart"],
+                              numericColumns: [2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16])
         for r in results {
             table.rows.append([
                 r.faultList.isEmpty ? r.faults : "\(r.faults) (\(r.faultList.map(\.description).joined(separator: ", ")))", r.strategy, "\(r.seed)",
                 Figures.figure(r.finalLoss), Figures.figure(r.referenceFinalLoss), Figures.figure(r.weightDistance),
                 Figures.figure(r.metric), Figures.figure(r.referenceMetric), Figures.figure(r.unclippedReferenceMetric), r.divergedAt.map { "step \($0)" } ?? "",
                 "\(r.skippedSteps)", Figures.percent(r.clipRate), "\(r.lossSpikes.count)", Figures.figure(r.maxGradNorm), ulps([r.maxNormErrorUlps]),
-                Figures.percent(r.meanUnderflowFraction), "[svg](\(chartPath[r.index]!))",
+                Figures.percent(r.lostFraction),
+                Figures.percent(r.meanSubnormalFraction) + (r.meanSubnormalBitsLost.isFinite ? " (\(Figures.figure(r.meanSubnormalBitsLost)))" : ""),
+                "[svg](\(chartPath[r.index]!))",
             ])
         }
         return table

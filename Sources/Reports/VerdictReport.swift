@@ -3,13 +3,68 @@ import Results
 
 /// The verdicts of a suite: per block and fault set, a sentence that leads with the answer, and the table behind it.
 public enum VerdictReport {
-    /// The section: how to read it, then per block and fault set the sentence and its table.
-    public static func section(_ verdicts: [FaultSetVerdict]) -> String {
+    /// The section: how to read it, then per block its grid and per fault set the sentence, its table and the overlay
+    /// chart (`grid` and `overlay` give the charts' paths).
+    public static func section(_ verdicts: [FaultSetVerdict], grid: (String) -> String? = { _ in nil },
+                               overlay: (FaultSetVerdict) -> String? = { _ in nil }) -> String {
         var md = "## Verdicts\n\n" + rules + "\n"
+        var block = ""
         for v in verdicts {
+            if v.block != block {
+                block = v.block
+                if let path = grid(block) { md += "\n![\(block): strategy × fault grid](\(path))\n" }
+            }
             md += "\n### \(v.block) · faults `\(v.faults)`\n\n" + sentence(v) + "\n\n" + table(v).markdown
+            if let path = overlay(v) { md += "\n![\(v.block) · \(v.faults): every strategy's loss and gradient norm](\(path))\n" }
         }
         return md
+    }
+
+    /// The first screen: per block, one recommendation and its evidence.
+    public static func recommendations(_ verdicts: [FaultSetVerdict]) -> String {
+        var blocks = [String]()
+        for v in verdicts where !blocks.contains(v.block) { blocks.append(v.block) }
+        return blocks.map { b in "- " + recommendation(verdicts.filter { $0.block == b }) + "\n" }.joined()
+    }
+
+    /// The strategies that are first or tied with the first under every fault set of the block (having survived), the
+    /// evidence per fault set, and what the data cannot say.
+    static func recommendation(_ vs: [FaultSetVerdict]) -> String {
+        let names = vs[0].strategies.map(\.strategy)
+        let best = names.filter { name in
+            vs.allSatisfy { v in v.strategies.first { $0.strategy == name }.map { $0.tiedWithFirst && $0.survived > 0 } ?? false }
+        }
+        var text = "**\(vs[0].block)**: "
+        if best.isEmpty {
+            text += "no strategy is among the best under every fault set"
+        } else if best.count == names.count {
+            text += "the data cannot separate the \(names.count) strategies under any fault set"
+        } else {
+            text += best.prefix(3).joined(separator: ", ") + (best.count > 3 ? " and \(best.count - 3) more" : "")
+                + " (first or tied with the first under every fault set)"
+        }
+        let evidence = vs.map { v -> String in
+            guard let first = v.strategies.first, first.survived > 0 else { return "under `\(v.faults)` every strategy diverged" }
+            var e = "under `\(v.faults)` \(first.strategy) survived \(first.survived)/\(first.runs)"
+            if let m = first.metric { e += ", \(v.metricName) \(interval(m))" }
+            let behind = v.strategies.filter { $0.comparison == .survivesLess }
+            if !behind.isEmpty { e += "; survived less: " + behind.map { "\($0.strategy) \($0.survived)/\($0.runs)" }.joined(separator: ", ") }
+            return e
+        }
+        text += ": " + evidence.joined(separator: "; ") + "."
+        if let learned = vs.compactMap(\.learnedShare).max(), let b = vs[0].baseline {
+            if learned < 0.1 {
+                text += " **Nothing learned**: the best \(vs[0].metricName) is no better than the trivial predictor's \(Figures.figure(b)), so the "
+                    + "ranking rests on survival alone (train longer, or change the learning rate, to compare the metric)."
+            } else if learned < 0.5 {
+                text += " **Little learned**: the best \(vs[0].metricName) gets only \(Figures.percent(learned)) of the way from the trivial "
+                    + "predictor's \(Figures.figure(b)) to a perfect score, too little for the metric to tell strategies apart."
+            }
+        }
+        if vs.contains(where: { $0.strategies.contains { if case .tooFewSeeds = $0.comparison { return true } else { return false } } }) {
+            text += " Some comparisons have too few seeds to tell."
+        }
+        return text
     }
 
     static let rules = """

@@ -52,6 +52,16 @@ public struct RunResult: Sendable, Equatable {
     public var unclippedReferenceMetric: Double
     /// ‖w − w_ref‖ / ‖w_ref‖ against the fault-free Float64 run without clipping.
     public var unclippedWeightDistance: Double
+    /// Underflow told apart (means over the steps with a finite loss): gradient elements that are zero in the compute
+    /// format, the same for the fault-free Float64 run of the strategy (its zeros are structural: inactive ReLUs,
+    /// unused embeddings), and subnormal elements with the bits of precision they lost on average.
+    public var meanZeroFraction: Double
+    public var referenceZeroFraction: Double
+    public var meanSubnormalFraction: Double
+    public var meanSubnormalBitsLost: Double
+
+    /// Flushed to zero: the share of gradient elements that are zero beyond the Float64 run's structural zeros, lost.
+    public var lostFraction: Double { max(0, meanZeroFraction - referenceZeroFraction) }
 
     /// The steps where a fault was injected, in order.
     public var faultSteps: [Int] { Array(Set(faultList.flatMap(\.steps))).sorted() }
@@ -95,7 +105,8 @@ public struct RunResult: Sendable, Equatable {
                 normOverflowSteps: [Int], maxGradNorm: Double,
                 maxNormErrorUlps: Double, meanUnderflowFraction: Double, maxUnderflowFraction: Double, firstNonFinite: String?,
                 metricName: String, metric: Double, series: Series, referenceMetric: Double = .nan, unclippedReferenceMetric: Double = .nan,
-                unclippedWeightDistance: Double = .nan) {
+                unclippedWeightDistance: Double = .nan, meanZeroFraction: Double = .nan, referenceZeroFraction: Double = .nan,
+                meanSubnormalFraction: Double = .nan, meanSubnormalBitsLost: Double = .nan) {
         self.index = index
         self.suite = suite
         self.id = id
@@ -130,6 +141,10 @@ public struct RunResult: Sendable, Equatable {
         self.referenceMetric = referenceMetric
         self.unclippedReferenceMetric = unclippedReferenceMetric
         self.unclippedWeightDistance = unclippedWeightDistance
+        self.meanZeroFraction = meanZeroFraction
+        self.referenceZeroFraction = referenceZeroFraction
+        self.meanSubnormalFraction = meanSubnormalFraction
+        self.meanSubnormalBitsLost = meanSubnormalBitsLost
     }
 
     // MARK: JSON
@@ -150,6 +165,9 @@ public struct RunResult: Sendable, Equatable {
             ("first_nonfinite", firstNonFinite.map(JSONValue.string) ?? .null),
             ("metric_name", .string(metricName)), ("metric", .double(metric)), ("reference_metric", .double(referenceMetric)),
             ("unclipped_reference_metric", .double(unclippedReferenceMetric)), ("unclipped_weight_distance", .double(unclippedWeightDistance)),
+            ("mean_zero_fraction", .double(meanZeroFraction)), ("reference_zero_fraction", .double(referenceZeroFraction)),
+            ("lost_fraction", .double(lostFraction)), ("mean_subnormal_fraction", .double(meanSubnormalFraction)),
+            ("mean_subnormal_bits_lost", .double(meanSubnormalBitsLost)),
             ("series", .object([("stride", .integer(series.stride)), ("loss", numbers(series.loss)), ("reference_loss", numbers(series.referenceLoss)),
                                 ("grad_norm", numbers(series.gradNorm)), ("threshold", numbers(series.threshold)), ("scale", numbers(series.scale)),
                                 ("underflow", numbers(series.underflow)), ("clipped", ints(series.clipped)), ("skipped", ints(series.skipped))])),
@@ -217,7 +235,9 @@ public struct RunResult: Sendable, Equatable {
                                  gradNorm: try doubles("grad_norm", in: s), threshold: try doubles("threshold", in: s), scale: try doubles("scale", in: s),
                                  underflow: try doubles("underflow", in: s), clipped: try ints("clipped", in: s), skipped: try ints("skipped", in: s)),
                   referenceMetric: try double(need("reference_metric")), unclippedReferenceMetric: try double(need("unclipped_reference_metric")),
-                  unclippedWeightDistance: try double(need("unclipped_weight_distance")))
+                  unclippedWeightDistance: try double(need("unclipped_weight_distance")),
+                  meanZeroFraction: try double(need("mean_zero_fraction")), referenceZeroFraction: try double(need("reference_zero_fraction")),
+                  meanSubnormalFraction: try double(need("mean_subnormal_fraction")), meanSubnormalBitsLost: try double(need("mean_subnormal_bits_lost")))
     }
 
     /// Equality of the recorded values, NaN equal to NaN (results files must compare equal across runs).

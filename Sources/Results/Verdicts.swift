@@ -78,12 +78,23 @@ public struct FaultSetVerdict: Sendable, Equatable {
     public var metricName: String
     public var higherIsBetter: Bool
     public var strategies: [StrategyVerdict]
+    /// The metric of the task's trivial predictor (chance accuracy, the adding problem's mean predictor, the unigram
+    /// model's cross-entropy), when known: a model no better than it learned nothing.
+    public var baseline: Double?
 
-    public init(block: String, faults: String, metricName: String, higherIsBetter: Bool, strategies: [StrategyVerdict]) {
+    public init(block: String, faults: String, metricName: String, higherIsBetter: Bool, strategies: [StrategyVerdict], baseline: Double? = nil) {
         self.block = block
         self.faults = faults
         self.metricName = metricName
         self.higherIsBetter = higherIsBetter
         self.strategies = strategies
+        self.baseline = baseline
+    }
+
+    /// How far the best strategy got from the trivial baseline towards a perfect score (1 for accuracy, 0 for a loss
+    /// or an error): 0 is nothing learned. Nil without a baseline or a survivor.
+    public var learnedShare: Double? {
+        guard let b = baseline, let m = strategies.first?.metric?.estimate else { return nil }
+        return higherIsBetter ? (m - b) / (1 - b) : (b - m) / b
     }
 }

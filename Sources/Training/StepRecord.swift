@@ -27,6 +27,9 @@ public struct StepRecord: Sendable, Equatable {
     /// subnormal.
     public var zeroFraction: Double
     public var subnormalFraction: Double
+    /// The bits of precision the subnormal elements have lost on average (the format's precision minus the bits a
+    /// subnormal keeps); NaN when there is none.
+    public var subnormalBitsLost: Double = .nan
     /// log2(largest finite / max|scaled gradient|) in the compute format.
     public var headroom: Double
     /// Non-finite gradient elements per layer (only layers with any).
@@ -44,6 +47,7 @@ public struct StepRecord: Sendable, Equatable {
             && same(a.clipCoefficient, b.clipCoefficient) && a.clipped == b.clipped && same(a.threshold, b.threshold)
             && same(a.gradientNorm, b.gradientNorm) && a.gradientNormFormat == b.gradientNormFormat && same(a.exactNorm, b.exactNorm)
             && same(a.normErrorUlps, b.normErrorUlps) && same(a.zeroFraction, b.zeroFraction) && same(a.subnormalFraction, b.subnormalFraction)
+            && same(a.subnormalBitsLost, b.subnormalBitsLost)
             && same(a.headroom, b.headroom) && a.overflowByLayer.map(\.layer) == b.overflowByLayer.map(\.layer)
             && a.overflowByLayer.map(\.count) == b.overflowByLayer.map(\.count) && a.nonFiniteOrigin == b.nonFiniteOrigin
     }
@@ -76,22 +80,27 @@ public struct TrainingSummary: Sendable {
 }
 
 /// Zero, subnormal and non-finite counts of the gradients in their compute format, and the headroom.
-struct GradientStats {
-    var zeroFraction = 0.0, subnormalFraction = 0.0, headroom = Double.infinity
-    var overflowByLayer: [(layer: String, count: Int)] = []
+public struct GradientStats {
+    public var zeroFraction = 0.0, subnormalFraction = 0.0, subnormalBitsLost = Double.nan, headroom = Double.infinity
+    public var overflowByLayer: [(layer: String, count: Int)] = []
 
     /// Zeros, subnormals and headroom in `format`: the parameters' own, or autocast's low format for Float32 gradients
     /// that came through it.
-    init<S: TensorScalar>(_ parameters: [Parameter<S>], layers: [String], format: FloatFormat) {
+    public init<S: TensorScalar>(_ parameters: [Parameter<S>], layers: [String], format: FloatFormat) {
         let leastNormal = S.Compute(format.smallestNormal)
-        var zeros = 0, subnormals = 0, total = 0
+        var zeros = 0, subnormals = 0, total = 0, bitsLost = 0
         var largest: S.Compute = 0
+        // A subnormal v keeps exponent(v) − exponent(smallest subnormal) + 1 of the format's p bits.
+        let lowest = Int(format.smallestSubnormal.exponent), precision = format.precision
         for (k, p) in parameters.enumerated() {
             let g = p.grad
             var nonFinite = 0
             for i in 0..<g.count {
                 let v = g[flat: i]
-                if v == 0 { zeros += 1 } else if !v.isFinite { nonFinite += 1; continue } else if v.compute.magnitude < leastNormal { subnormals += 1 }
+                if v == 0 { zeros += 1 } else if !v.isFinite { nonFinite += 1; continue } else if v.compute.magnitude < leastNormal {
+                    subnormals += 1
+                    bitsLost += precision - (Int(v.compute.exponent) - lowest + 1)
+                }
                 largest = max(largest, v.compute.magnitude)
             }
             total += g.count
@@ -101,6 +110,7 @@ struct GradientStats {
         }
         zeroFraction = Double(zeros) / Double(max(total, 1))
         subnormalFraction = Double(subnormals) / Double(max(total, 1))
+        subnormalBitsLost = subnormals == 0 ? .nan : Double(bitsLost) / Double(subnormals)
         headroom = largest > 0 ? log2(format.largestFinite / Double(largest)) : .infinity
     }
 }

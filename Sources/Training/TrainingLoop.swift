@@ -109,7 +109,8 @@ public final class TrainingLoop<S: TensorScalar> {
         let (loss, lossValue) = forward(input.loss)
         let scale = amp.scale
         backward(loss, scale: scale, injecting: input.injectedGradient)
-        let stats = settings.telemetry == nil ? nil : GradientStats(parameters, layers: layers, format: settings.policy.compute.format)
+        // Cheap (one pass over the gradients), so kept for runs without telemetry too: references need their zeros.
+        let stats = GradientStats(parameters, layers: layers, format: settings.policy.compute.format)
         let (grads, origin) = try unscaleAndCheck(lossValue: lossValue)
         let (outcome, exact) = try clip(grads, step: step)
         let gradientsFinite = !amp.foundInf   // read before the update resets it
@@ -119,8 +120,8 @@ public final class TrainingLoop<S: TensorScalar> {
         return StepRecord(step: step, loss: lossValue, scale: scale, skipped: skipped, clipCoefficient: outcome.coefficient,
                           clipped: outcome.clipped && !skipped && gradientsFinite, threshold: outcome.threshold,
                           gradientNorm: outcome.norm, gradientNormFormat: outcome.normFormat, exactNorm: exact, normErrorUlps: ulps,
-                          zeroFraction: stats?.zeroFraction ?? .nan, subnormalFraction: stats?.subnormalFraction ?? .nan,
-                          headroom: stats?.headroom ?? .nan, overflowByLayer: stats?.overflowByLayer ?? [], nonFiniteOrigin: origin)
+                          zeroFraction: stats.zeroFraction, subnormalFraction: stats.subnormalFraction, subnormalBitsLost: stats.subnormalBitsLost,
+                          headroom: stats.headroom, overflowByLayer: stats.overflowByLayer, nonFiniteOrigin: origin)
     }
 
     /// The model's weights from the masters (mixed), fresh gradients and tape, and the loss of the batch.

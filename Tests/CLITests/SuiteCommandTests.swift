@@ -27,9 +27,12 @@ import TestSupport
         #expect(results.split(separator: "\n").count == 20)
         #expect(try read(second.appendingPathComponent("smoke.results.jsonl")) == results)
         let report = try read(first.appendingPathComponent("smoke.md"))
-        #expect(report.contains("## Findings") && report.contains("![rnn/f32/none/none/bad-labels-at-40/seed1](smoke/"))
+        #expect(report.contains("## Recommendations") && report.contains("## Findings") && report.contains("(smoke-runs.md)"))
+        let appendix = try read(first.appendingPathComponent("smoke-runs.md"))
+        #expect(appendix.contains("![rnn/f32/none/none/bad-labels-at-40/seed1](smoke/"))
+        // 20 runs' charts, a grid per block (2) and an overlay per block and fault set (3).
         let charts = try FileManager.default.contentsOfDirectory(atPath: first.appendingPathComponent("smoke").path)
-        #expect(charts.filter { $0.hasSuffix(".svg") }.count == 20)
+        #expect(charts.filter { $0.hasSuffix(".svg") }.count == 25)
         #expect(FileManager.default.fileExists(atPath: first.appendingPathComponent("smoke.timings.jsonl").path))
         #expect(!FileManager.default.fileExists(atPath: first.appendingPathComponent("smoke.results.partial.jsonl").path))
 

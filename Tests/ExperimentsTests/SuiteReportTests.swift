@@ -25,10 +25,24 @@ import TestSupport
         try Self.check(report.markdown, "smoke.md")
         let chart = try #require(report.charts.first { $0.path.contains("rnn_f32_none_none_bad-labels-at-40_seed1") })
         try Self.check(chart.svg, "smoke-rnn-chart.svg")
-        #expect(report.charts.count == results.count)
+        let grid = try #require(report.charts.first { $0.path == "smoke/grid-spirals.svg" })
+        try Self.check(grid.svg, "smoke-grid.svg")
+        try Self.check(report.appendix, "smoke-runs.md")
+        // A chart per run, a grid per block, an overlay per block and fault set.
+        #expect(report.charts.count == results.count + 2 + 3)
+        #expect(report.markdown.contains("## Recommendations") && report.markdown.contains("(smoke/overlay-rnn-bad-labels-at-40.svg)"))
+        #expect(ChartSanity.problems(report.charts).isEmpty, "\(ChartSanity.problems(report.charts))")
         // The same results in another order render the same.
         let again = SuiteReport.render(results.reversed(), analysis: SuiteAnalysis(results.reversed()), context: try Self.context(), chartDirectory: "smoke")
         #expect(again.markdown == report.markdown)
+    }
+}
+
+/// Charts must draw: no coordinate or size in any SVG may be NaN or infinite.
+enum ChartSanity {
+    static func problems(_ charts: [SuiteReport.Chart]) -> [String] {
+        let attribute = /(?:x|y|x1|y1|x2|y2|width|height|points|transform)="[^"]*(?:nan|inf)[^"]*"/
+        return charts.compactMap { c in c.svg.firstMatch(of: attribute).map { "\(c.path): \($0.output)" } }
     }
 }
 

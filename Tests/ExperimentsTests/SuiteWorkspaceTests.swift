@@ -83,8 +83,9 @@ import TestSupport
             try FileManager.default.createDirectory(atPath: w.chartDirectory, withIntermediateDirectories: true)
             try Self.write("<svg/>", w.chartDirectory + "/old.svg")
             try Self.write("notes", w.chartDirectory + "/notes.txt")
-            let path = try w.writeReport(markdown: "# s\n", charts: [("s/a.svg", "<svg>a</svg>")])
+            let path = try w.writeReport(markdown: "# s\n", appendix: "# runs\n", charts: [("s/a.svg", "<svg>a</svg>")])
             #expect(path == dir.path + "/s.md")
+            #expect(try String(contentsOfFile: dir.path + "/s-runs.md", encoding: .utf8) == "# runs\n")
             let names = try FileManager.default.contentsOfDirectory(atPath: w.chartDirectory).sorted()
             #expect(names == ["a.svg", "notes.txt"])
         }

@@ -74,6 +74,26 @@ import TestSupport
         // The diverged tail is not drawn: one polyline segment, 30 points.
         let polylines = loss.components(separatedBy: "<polyline").count - 1
         #expect(polylines == 1)
+        // Where it became inf/NaN is marked, with a legend entry; the axis spans the finite values only.
+        #expect(loss.contains(">×</text>") && loss.contains("became inf/NaN"))
+    }
+
+    /// A band is one polygon over the steps where both edges are finite; a legend of many entries wraps inside the
+    /// chart's width and the plot makes room for it.
+    @Test func bandsAndAWrappingLegend() throws {
+        let steps = (0..<20).map(Double.init)
+        var chart = SVGChart(title: "t", xLabel: "step", yLabel: "loss", lines: (0..<10).map { k in
+            .init(label: "a strategy with a long name \(k)", color: "#123456", x: steps, y: steps.map { $0 + Double(k) + 1 })
+        }, logY: true)
+        chart.bands = [.init(color: "#123456", x: steps, low: steps.map { $0 == 5 ? .nan : $0 + 1 }, high: steps.map { $0 + 3 })]
+        let svg = chart.svg
+        #expect(svg.components(separatedBy: "<polygon").count - 1 == 1)
+        let polygon = try #require(svg.firstMatch(of: /<polygon[^>]*points="([^"]*)"/)?.output.1)
+        #expect(polygon.split(separator: " ").count == 2 * 19, "the step with a NaN edge is left out")
+        let xs = svg.matches(of: /<text x="([0-9.]+)" y="[0-9.]+">a strategy/).compactMap { Double($0.output.1) }
+        #expect(xs.count == 10 && xs.allSatisfy { $0 < chart.width })
+        let rows = Set(svg.matches(of: /<text x="[0-9.]+" y="([0-9.]+)">a strategy/).map { String($0.output.1) })
+        #expect(rows.count >= 3, "\(rows)")
     }
 
     @Test func aChartMatchesItsSnapshot() throws {

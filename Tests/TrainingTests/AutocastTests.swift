@@ -81,3 +81,24 @@ import Training
         }
     }
 }
+
+/// Underflow told apart: zeros, subnormals and the bits a subnormal lost, on values whose answer is known.
+@Suite struct UnderflowSplitTests {
+    /// Float16: 2⁻²⁴ (the smallest subnormal) keeps 1 of 11 bits, 2⁻¹⁵ keeps 10; 2⁻¹⁴ is normal. BFloat16 (p = 8,
+    /// smallest subnormal 2⁻¹³³): 2⁻¹³³ keeps 1 bit, 2⁻¹²⁷ keeps 7. Float32 gradients judged in Float16 (autocast).
+    @Test func zerosSubnormalsAndBitsLost() {
+        let half = Parameter("g", Tensor<Float16>(shape: [5], [0, 0x1p-24, 0x1p-15, 0x1p-14, 1]))
+        half.grad.assign(half.value)
+        let s = GradientStats([half], layers: ["g"], format: .float16)
+        #expect(s.zeroFraction == 0.2 && s.subnormalFraction == 0.4 && s.subnormalBitsLost == 5.5, "\(s.zeroFraction) \(s.subnormalFraction) \(s.subnormalBitsLost)")
+        let brain = Parameter("g", Tensor<BFloat16>(shape: [4], [BFloat16(0x1p-133 as Float), BFloat16(0x1p-127 as Float), 1, 0]))
+        brain.grad.assign(brain.value)
+        let b = GradientStats([brain], layers: ["g"], format: .bfloat16)
+        #expect(b.zeroFraction == 0.25 && b.subnormalFraction == 0.5 && b.subnormalBitsLost == 4, "\(b.subnormalBitsLost)")
+        let wide = Parameter("g", Tensor<Float>(shape: [4], [0x1p-24, 0x1p-20, 0x1p-10, 0]))
+        wide.grad.assign(wide.value)
+        let w = GradientStats([wide], layers: ["g"], format: .float16)
+        #expect(w.subnormalFraction == 0.5 && w.subnormalBitsLost == (10 + 6) / 2 && w.zeroFraction == 0.25)
+        #expect(GradientStats([wide], layers: ["g"], format: .float32).subnormalFraction == 0, "none is subnormal in Float32")
+    }
+}

@@ -68,6 +68,7 @@ import Testing
             ("gradientNormFormat", { $0.gradientNormFormat = $0.gradientNormFormat == .float64 ? .float32 : .float64 }),
             ("exactNorm", { $0.exactNorm = $0.exactNorm.nextUp }), ("normErrorUlps", { $0.normErrorUlps += 1 }),
             ("zeroFraction", { $0.zeroFraction = $0.zeroFraction.nextUp }), ("subnormalFraction", { $0.subnormalFraction = $0.subnormalFraction.nextUp }),
+            ("subnormalBitsLost", { $0.subnormalBitsLost = $0.subnormalBitsLost.isNaN ? 1 : $0.subnormalBitsLost + 1 }),
             ("headroom", { $0.headroom = $0.headroom.nextUp }), ("overflowByLayer", { $0.overflowByLayer[0].count = 2 }),
             ("nonFiniteOrigin", { $0.nonFiniteOrigin = "x" }),
         ]
