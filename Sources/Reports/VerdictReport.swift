@@ -49,6 +49,10 @@ public enum VerdictReport {
             if let m = first.metric { e += ", \(v.metricName) \(interval(m))" }
             let behind = v.strategies.filter { $0.comparison == .survivesLess }
             if !behind.isEmpty { e += "; survived less: " + behind.map { "\($0.strategy) \($0.survived)/\($0.runs)" }.joined(separator: ", ") }
+            let fewer = v.strategies.filter { $0.comparison == .fewerSurvivedWithinNoise }
+            if !fewer.isEmpty {
+                e += "; fewer survived, within the noise of \(first.runs) seeds: " + fewer.map { "\($0.strategy) \($0.survived)/\($0.runs)" }.joined(separator: ", ")
+            }
             return e
         }
         text += ": " + evidence.joined(separator: "; ") + "."
@@ -61,7 +65,8 @@ public enum VerdictReport {
                     + "predictor's \(Figures.figure(b)) to a perfect score, too little for the metric to tell strategies apart."
             }
         }
-        if vs.contains(where: { $0.strategies.contains { if case .tooFewSeeds = $0.comparison { return true } else { return false } } }) {
+        // Too few seeds where both strategies had survivors to compare (not where everything diverged).
+        if vs.contains(where: { v in v.strategies.contains { if case .tooFewSeeds = $0.comparison { return $0.survived > 0 } else { return false } } }) {
             text += " Some comparisons have too few seeds to tell."
         }
         return text
