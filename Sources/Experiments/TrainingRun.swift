@@ -75,10 +75,42 @@ public struct TrainingConfiguration: Sendable, Equatable {
         if !(lossMultiplier.isFinite && lossMultiplier > 0) { return "loss_multiplier must be a finite number > 0 (got \(lossMultiplier))" }
         if batch < 1 { return "batch must be at least 1 (got \(batch))" }
         if length < 2 { return "length must be at least 2 (got \(length))" }
+        if let problem = memoryProblem { return problem }
         if task == .zipf, faults.contains(where: { $0.kind == .activationOverflow }) {
             return "activation-overflow scales inputs, which the token task does not have (use spike-batch: rare tokens)"
         }
         return clip.problem
+    }
+}
+
+extension TrainingConfiguration {
+    /// An upper estimate of a run's memory, before anything is allocated: the recurrent models keep every time step's
+    /// activations and gradients on the tape (about 16 hidden-sized Doubles per sequence and step, with the training
+    /// batch and the 512 held-out sequences); nil when the product overflows. The other tasks' sizes are fixed.
+    var estimatedBytes: Int? {
+        guard task == .adding else { return 1 << 30 }
+        let perStep = 16 * 64 * 8 + 4 * 8
+        let (sequences, o1) = batch.addingReportingOverflow(512)
+        let (steps, o2) = sequences.multipliedReportingOverflow(by: length)
+        let (bytes, o3) = steps.multipliedReportingOverflow(by: perStep)
+        return o1 || o2 || o3 ? nil : bytes
+    }
+
+    /// Half the machine's physical memory.
+    static var memoryBudget: Int {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        return pages > 0 && size > 0 ? pages * size / 2 : Int.max
+    }
+
+    /// The sizes of the run cannot fit in memory: the settings and what they would need.
+    var memoryProblem: String? {
+        let budget = Self.memoryBudget
+        let gib = { (bytes: Int) in Figures.figure(Double(bytes) / Double(1 << 30)) }
+        guard let bytes = estimatedBytes else {
+            return "batch \(batch) × length \(length) is too large to hold in memory (more than \(Int.max) bytes); this machine allows \(gib(budget)) GiB"
+        }
+        guard bytes > budget else { return nil }
+        return "batch \(batch) × length \(length) needs about \(gib(bytes)) GiB, more than the \(gib(budget)) GiB (half this machine's memory) a run may use"
     }
 }
 

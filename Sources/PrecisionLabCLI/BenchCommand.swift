@@ -43,7 +43,7 @@ struct BenchReductionsCommand: ParsableCommand {
     func validate() throws {
         guard size >= 1 && size <= 1 << 31 else { throw ValidationError("--size must be between 1 and 2^31") }
         guard repetitions >= 1 && repetitions <= 1000 else { throw ValidationError("--repetitions must be between 1 and 1000") }
-        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+        try Vocabulary.checkThreads(threads)
         _ = try parsedFormats()
         _ = try parseAlgorithms(algorithms)
     }
@@ -203,7 +203,7 @@ struct StepBenchOptions: ParsableArguments {
     func validate() throws {
         guard steps >= 1 && steps <= 100_000 else { throw ValidationError("--steps must be between 1 and 100000") }
         guard repetitions >= 1 && repetitions <= 1000 else { throw ValidationError("--repetitions must be between 1 and 1000") }
-        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+        try Vocabulary.checkThreads(threads)
         _ = try kinds()
     }
 

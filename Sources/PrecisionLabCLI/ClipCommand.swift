@@ -58,6 +58,11 @@ struct ClipCommand: ParsableCommand {
     }
 
     func validate() throws {
+        try Vocabulary.checkThreads(threads)
+        // The output is safetensors (several named tensors); a .npy name would hold the wrong bytes.
+        if out.lowercased().hasSuffix(".npy") {
+            throw InputError(out, "clip writes safetensors (a .npy file holds one array): name the output .safetensors")
+        }
         _ = try configuration()
         clipper.warnAboutOldSpellings()
         Deprecated.note(oldMethod, "--method", use: "--clip")
@@ -77,7 +82,14 @@ struct ClipCommand: ParsableCommand {
             }
             parameters = p
         }
-        let report = try ClipRun(config: config, gradients: gradients, parameters: parameters)
+        let report: ClipRun
+        do { report = try ClipRun(config: config, gradients: gradients, parameters: parameters) } catch let failed as CheckFailed where json {
+            // --error-if-nonfinite: still one JSON document (the error, the exact norm, nothing written), and exit 1.
+            let exact = NormOrder(p: config.order).map { FastExactNorm.norm(of: gradients.tensors.map(\.floatBuffer), order: $0).value }
+            print(JSONValue.object([("error", .string(failed.description)), ("exact_norm", exact.map(JSONValue.double) ?? .null),
+                                    ("written", .bool(false))]).prettyText())
+            throw failed
+        }
         if report.normOverflowed {
             let effect = config.method == .globalNorm ? "the clip coefficient is 0 and every gradient is zeroed" : "the reported norm is meaningless"
             Terminal.stderr("precision-lab: warning: the clipping norm is \(Figures.figure(report.totalNorm.value)) in \(report.totalNorm.format.name) while the exact norm is "

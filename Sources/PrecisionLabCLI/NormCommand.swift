@@ -37,7 +37,7 @@ struct NormCommand: ParsableCommand {
     func validate() throws {
         _ = try parseOrder(ord)
         _ = try parseAlgorithms(algorithms)
-        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+        try Vocabulary.checkThreads(threads)
     }
 
     func run() throws {

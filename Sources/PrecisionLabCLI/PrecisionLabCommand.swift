@@ -39,7 +39,7 @@ struct InputError: Error, CustomStringConvertible {
 enum Main {
     static func main() {
         do {
-            var command = try PrecisionLabCommand.parseAsRoot()
+            var command = try PrecisionLabCommand.parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let error as TensorIOError {
             fail(error.description, code: 2)
@@ -57,6 +57,31 @@ enum Main {
             fail(message.split(separator: "\n").first.map(String.init) ?? message, code: 2,
                  hint: "see 'precision-lab --help'")
         }
+    }
+
+    /// `--max-norm -1` as `--max-norm=-1`: ArgumentParser reads a separate "-1" as an option and reports a missing value,
+    /// where the user meant a (wrong, or valid) negative number that the command's own check should judge. An option
+    /// followed by a negative number (or -inf) takes it as its value; `--` ends the options.
+    static func joiningNegativeValues(_ arguments: [String]) -> [String] {
+        var out = [String](), k = 0
+        while k < arguments.count {
+            let a = arguments[k]
+            if a == "--" { out += arguments[k...]; break }
+            if a.hasPrefix("--"), !a.contains("="), k + 1 < arguments.count, isNegativeNumber(arguments[k + 1]) {
+                out.append(a + "=" + arguments[k + 1])
+                k += 2
+                continue
+            }
+            out.append(a)
+            k += 1
+        }
+        return out
+    }
+
+    static func isNegativeNumber(_ text: String) -> Bool {
+        guard text.hasPrefix("-"), text.count > 1 else { return false }
+        let rest = text.dropFirst().lowercased()
+        return rest == "inf" || rest == "infinity" || Double(rest) != nil
     }
 
     static func fail(_ message: String, code: Int32, hint: String? = nil) -> Never {

@@ -128,7 +128,7 @@ struct SuiteRunCommand: ParsableCommand {
 
     func validate() throws {
         if let shard, SuiteShard(shard) == nil { throw ValidationError("--shard must be I/N with 0 <= I < N (got \(shard))") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        try Vocabulary.checkThreads(threads)
     }
 
     func run() throws {

@@ -84,7 +84,7 @@ struct TrainCommand: ParsableCommand {
         c.seed = seed
         c.batch = batch
         c.length = length
-        c.threads = max(1, threads)
+        c.threads = threads
         c.lossMultiplier = lossMultiplier
         c.faults = try fault.map { text in
             guard let f = Fault(text) else {
@@ -97,6 +97,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func validate() throws {
+        try Vocabulary.checkThreads(threads)
         _ = try configuration()
         clipper.warnAboutOldSpellings()
         if let telemetry { try checkOutputPath(telemetry) }

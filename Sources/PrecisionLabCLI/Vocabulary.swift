@@ -11,6 +11,15 @@ enum Vocabulary {
         }
         return format
     }
+
+    /// The one thread cap of every command: 1 to 256.
+    static let threadRange = 1...256
+
+    static func checkThreads(_ threads: Int) throws {
+        guard threadRange.contains(threads) else {
+            throw ValidationError("--threads must be between \(threadRange.lowerBound) and \(threadRange.upperBound) (got \(threads))")
+        }
+    }
 }
 
 /// Old spellings of flags: they keep working for one release, with a note on stderr.
