@@ -8,8 +8,10 @@ public enum SuiteResultSet {
     /// newline was cut off mid-write and is dropped; a bad complete line is an error.
     public static func parsePartial(_ text: String, path: String) throws -> [RunResult] {
         var text = text
-        if !text.isEmpty, !text.hasSuffix("\n") {
-            text = String(text[..<(text.lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex)])
+        // A line ends in "\n" or "\r\n" (one Character in Swift: a file edited on Windows keeps its finished runs).
+        let isNewline = { (c: Character) in c == "\n" || c == "\r\n" }
+        if let last = text.last, !isNewline(last) {
+            text = String(text[..<(text.lastIndex(where: isNewline).map { text.index(after: $0) } ?? text.startIndex)])
         }
         var seen = Set<Int>()
         var results = [RunResult]()
@@ -81,7 +83,7 @@ public struct RunTiming: Sendable, Equatable {
 
     /// Timing lines; unreadable lines (a cut-off last line) are skipped: timings are informative only.
     public static func parse(_ text: String) -> [RunTiming] {
-        text.split(separator: "\n").compactMap { line in
+        text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).compactMap { line in
             guard let v = try? JSONValue(parsing: String(line)), let i = v["index"]?.intValue, let id = v["id"]?.stringValue,
                   let s = v["seconds"]?.doubleValue else { return nil }
             return RunTiming(index: i, id: id, seconds: s)

@@ -33,6 +33,29 @@ public struct SuiteWorkspace: Sendable {
     public var timingsPath: String { stem + ".timings.jsonl" }
     public var partialTimingsPath: String { stem + ".timings.partial.jsonl" }
     public var reportPath: String { "\(directory)/\(suite).md" }
+    /// Held (flock) while a run of this suite (or shard) writes here: a second run on the same files is refused.
+    public var lockPath: String { stem + ".lock" }
+
+    /// Takes the workspace's lock for the rest of the process (released when it exits, however it exits): a second
+    /// `suite run` of the same suite and shard into the same directory would interleave its partial files and leave
+    /// the timings empty. The error names the lock and the process that holds it.
+    public func lock() throws {
+        let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SuiteError(description: "\(lockPath): cannot create the lock file") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = (try? String(contentsOfFile: lockPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            close(fd)
+            throw SuiteError(description: "\(lockPath): another suite run\(holder.isEmpty ? "" : " (pid \(holder))") is writing this suite's files here; "
+                             + "wait for it, or use another --out")
+        }
+        let pid = "\(getpid())\n"
+        _ = ftruncate(fd, 0)
+        _ = pid.withCString { Glibc.write(fd, $0, strlen($0)) }
+        // The descriptor stays open (and locked) until the process ends.
+    }
+
+    /// Removes the lock file once the run has finished.
+    public func unlock() { unlink(lockPath) }
     /// Every run's chart, linked from the report.
     public var appendixPath: String { "\(directory)/\(suite)-runs.md" }
     public var chartDirectory: String { "\(directory)/\(suite)" }

@@ -70,14 +70,24 @@ struct BenchReductionsCommand: ParsableCommand {
 }
 
 /// Parses a comma-separated algorithm list (nil for all).
-func parseAlgorithms(_ text: String?) throws -> [ReductionAlgorithm]? {
+/// `--algorithms a,b,...`: each a known algorithm, named once, and (with an order) able to compute that norm.
+func parseAlgorithms(_ text: String?, order: NormOrder? = nil) throws -> [ReductionAlgorithm]? {
     guard let text else { return nil }
-    return try text.split(separator: ",").map { name in
+    var chosen = [ReductionAlgorithm]()
+    for name in text.split(separator: ",", omittingEmptySubsequences: false) {
         guard let a = ReductionAlgorithm(rawValue: String(name)) else {
-            throw ValidationError("'\(name)' is not an algorithm; use \(ReductionAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError("--algorithms: '\(name)' is not an algorithm; use \(ReductionAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        return a
+        guard !chosen.contains(a) else { throw ValidationError("--algorithms names \(a.rawValue) twice") }
+        if let order, !a.supports(order) {
+            let able = ReductionAlgorithm.allCases.filter { $0.supports(order) }.map(\.rawValue)
+            throw ValidationError(able.isEmpty
+                ? "--algorithms: no algorithm applies to the \(order)-norm (a maximum is exact in any order): leave out --algorithms"
+                : "--algorithms: \(a.rawValue) does not compute the \(order)-norm (these do: \(able.joined(separator: ", ")))")
+        }
+        chosen.append(a)
     }
+    return chosen
 }
 
 struct BenchTrainCommand: ParsableCommand {

@@ -35,14 +35,13 @@ struct NormCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        _ = try parseOrder(ord)
-        _ = try parseAlgorithms(algorithms)
+        _ = try parseAlgorithms(algorithms, order: try parseOrder(ord))
         try Vocabulary.checkThreads(threads)
     }
 
     func run() throws {
         let order = try parseOrder(ord)
-        let chosen = try parseAlgorithms(algorithms) ?? ReductionAlgorithm.allCases
+        let chosen = try parseAlgorithms(algorithms, order: order) ?? ReductionAlgorithm.allCases
         let inputs = try NormInputs(path: input, tensor: tensor)
         var evaluations = [NormEvaluation]()
         for (i, t) in inputs.tensors.enumerated() {

@@ -141,6 +141,8 @@ struct SuiteRunCommand: ParsableCommand {
         let runs = SuiteRun.expand(spec)
         let mine = SuiteRunner.shard(runs, index: shard?.index ?? 0, count: shard?.count ?? 1)
         let workspace = try paths.workspace(spec.name, shard: shard)
+        try SuitePaths.input { try workspace.lock() }
+        defer { workspace.unlock() }
         let done = try SuitePaths.input { try workspace.resume(runs: runs, mine: mine, fresh: fresh) }
         let shardText = shard.map { ", shard \($0) (\(mine.count) runs)" } ?? ""
         let resumed = done.isEmpty ? "" : ", \(done.count) already done (resumed from \(workspace.partialPath))"

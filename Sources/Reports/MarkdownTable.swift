@@ -1,3 +1,5 @@
+import Base
+
 /// A GitHub-flavoured Markdown table, and the same rows aligned as plain text for the terminal.
 public struct TextTable: Sendable {
     public var header: [String]
@@ -11,7 +13,8 @@ public struct TextTable: Sendable {
 
     public var markdown: String {
         func line(_ cells: [String]) -> String {
-            "| " + cells.map { $0.replacingPipes }.joined(separator: " | ") + " |"
+            // Cells hold names from users' files: control characters are escaped, so a row stays one line.
+            "| " + cells.map { escapingControlCharacters($0).replacingPipes }.joined(separator: " | ") + " |"
         }
         let rule = "|" + header.indices.map { numericColumns.contains($0) ? "---:|" : "---|" }.joined()
         return ([line(header), rule] + rows.map(line)).joined(separator: "\n") + "\n"
@@ -19,7 +22,7 @@ public struct TextTable: Sendable {
 
     /// Columns padded to their widest cell, two spaces apart.
     public var plain: String {
-        let all = [header] + rows
+        let all = ([header] + rows).map { $0.map(escapingControlCharacters) }
         let widths = header.indices.map { c in all.map { $0.indices.contains(c) ? $0[c].count : 0 }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { c, cell in

@@ -42,8 +42,10 @@ public struct Fault: Sendable, Equatable, CustomStringConvertible {
         let parts = text.split(separator: "@", maxSplits: 1).map(String.init)
         guard parts.count == 2, let kind = Kind(rawValue: parts[0]) else { return nil }
         let stepsAndMagnitude = parts[1].split(separator: "x", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        let steps = stepsAndMagnitude[0].split(separator: ",").compactMap { Int($0) }
-        guard !steps.isEmpty, steps.count == stepsAndMagnitude[0].split(separator: ",").count, steps.allSatisfy({ $0 >= 0 }) else { return nil }
+        // Every comma-separated field must be a step: "spike-batch@2," and "@2,,3" are not faults.
+        let fields = stepsAndMagnitude[0].split(separator: ",", omittingEmptySubsequences: false)
+        let steps = fields.compactMap { Int($0) }
+        guard !steps.isEmpty, steps.count == fields.count, steps.allSatisfy({ $0 >= 0 }) else { return nil }
         var magnitude: Double?
         if stepsAndMagnitude.count == 2 {
             guard let m = Double(stepsAndMagnitude[1]), m.isFinite, m > 0 else { return nil }

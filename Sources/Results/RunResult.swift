@@ -257,7 +257,8 @@ public enum ResultsFile {
 
     public static func parse(_ text: String, path: String) throws -> [RunResult] {
         var results = [RunResult]()
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+        // Lines end in "\n" or "\r\n" (one Character in Swift).
+        for (n, line) in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             do {
                 results.append(try RunResult(json: try JSONValue(parsing: String(line))))
             } catch {

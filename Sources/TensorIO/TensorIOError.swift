@@ -1,3 +1,5 @@
+import Base
+
 /// The one error type TensorIO throws for bad files and bad writer arguments.
 ///
 /// It always names the file, because the lab opens many tensor files in one run and an error without a path
@@ -13,27 +15,6 @@ public struct TensorIOError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "\(escapingControlCharacters(path)): \(escapingControlCharacters(message))" }
-}
-
-/// Escapes characters that would break a one-line message: C0/C1 controls, DEL and the Unicode line and
-/// paragraph separators.
-public func escapingControlCharacters(_ text: String) -> String {
-    guard text.unicodeScalars.contains(where: needsEscape) else { return text }
-    var out = ""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where needsEscape(scalar): out += "\\u{" + String(scalar.value, radix: 16) + "}"
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out
-}
-
-private func needsEscape(_ s: Unicode.Scalar) -> Bool {
-    s.value < 0x20 || (0x7F...0x9F).contains(s.value) || s.value == 0x2028 || s.value == 0x2029
 }
 
 /// Quotes a name taken from a file for an error message: escaped, and cut short so that a hostile 100 MB

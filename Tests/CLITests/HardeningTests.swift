@@ -5,6 +5,26 @@ import TestSupport
 
 /// Hostile and mistaken input gets the command's own verdict (issue 15).
 @Suite struct HardeningTests {
+    /// Two `suite run`s into the same files: the second is refused, naming the lock and its holder, and writes nothing;
+    /// once the first is done the lock file is gone.
+    @Test func aSecondSuiteRunOnTheSameFilesIsRefused() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let lock = dir.appendingPathComponent("smoke.lock").path
+        let fd = open(lock, O_CREAT | O_RDWR, 0o644)
+        #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        _ = "4242\n".withCString { write(fd, $0, strlen($0)) }
+        let refused = try CLI.run(["suite", "run", "smoke", "--out", dir.path])
+        refused.expectUsageError(naming: lock)
+        #expect(refused.stderr.contains("pid 4242") && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("smoke.results.jsonl").path))
+        close(fd)
+        let r = try CLI.run(["suite", "run", "smoke", "--out", dir.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: lock))
+        let timings = try String(contentsOf: dir.appendingPathComponent("smoke.timings.jsonl"), encoding: .utf8)
+        #expect(timings.split(separator: "\n").count == 20)
+    }
+
     /// A negative number as a separate argument is the option's value, judged by the command's own check (exit 1 for a
     /// failed check, 2 with the real problem), never "missing value".
     @Test func negativeValuesAsSeparateArguments() throws {
@@ -56,6 +76,31 @@ import TestSupport
         suite.expectUsageError(naming: dir.appendingPathComponent("huge.json").path)
         #expect(suite.stderr.contains("block 0") && suite.stderr.contains("GiB"))
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+        // Suite files: every mistake is named, with the file, before anything runs.
+        let mistakes: [(String, String)] = [
+            (#""task": "adding", "optimizer": 1"#, "\"optimizer\" must be \"sgd\" or \"adam\", not 1"),
+            (#""task": "spirals", "batch": 64"#, "\"batch\" is not used by the spirals task"),
+            (#""task": "spirals", "faults": {"f": ["spike-batch@2,"]}"#, "fault \"spike-batch@2,\" is not"),
+            (#""task": "spirals", "steps": 5, "steps": 6"#, "the key \"steps\" appears twice"),
+        ]
+        for (body, message) in mistakes {
+            try "{\"name\": \"t\", \"blocks\": [{\"name\": \"b\", \(body)}]}".write(to: dir.appendingPathComponent("t.json"), atomically: true, encoding: .utf8)
+            let r = try CLI.run(["suite", "run", "t", "--suites", dir.path, "--out", dir.appendingPathComponent("out").path])
+            r.expectUsageError(naming: dir.appendingPathComponent("t.json").path)
+            #expect(r.stderr.contains(message), "\(body): \(r.stderr)")
+        }
+        let long = String(repeating: "n", count: 300)
+        try "{\"name\": \"\(long)\", \"blocks\": [{\"name\": \"b\", \"task\": \"spirals\"}]}".write(to: dir.appendingPathComponent("t.json"), atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["suite", "run", "t", "--suites", dir.path, "--out", dir.appendingPathComponent("out").path]).stderr.contains("at most 128"))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+        // norm --algorithms: a name twice, or one that cannot compute the order, is an error, not a duplicate JSON key or
+        // a silently dropped column.
+        let twice = try CLI.run(["norm", file, "--algorithms", "naive,naive", "--json"])
+        #expect(twice.status == 2 && twice.stderr.contains("names naive twice") && twice.stdout.isEmpty, "\(twice.stderr)")
+        let dropped = try CLI.run(["norm", file, "--ord", "inf", "--algorithms", "naive,kahan"])
+        #expect(dropped.status == 2 && dropped.stderr.contains("no algorithm applies to the inf-norm"), "\(dropped.stderr)")
+        let p3 = try CLI.run(["norm", file, "--ord", "3", "--algorithms", "naive-wide,naive"])
+        #expect(p3.status == 2 && p3.stderr.contains("naive does not compute the 3-norm (these do: naive-wide)"), "\(p3.stderr)")
         // After `--` a negative number is an argument, not a value.
         #expect(try CLI.run(["norm", "--ord", "2", "--", "-1"]).stderr.contains("-1"))
     }

@@ -172,5 +172,10 @@ enum ChartSanity {
         #expect(partial.map(\.index) == [0, 1, 2])
         // A complete but broken line is an error naming the line.
         #expect(throws: ResultsError.self) { try SuiteResultSet.parsePartial(lines[0] + "\n{\"index\": 1}\n", path: "p") }
+        // CRLF line ends (a file that passed through Windows) keep every finished run; a cut-off last line is dropped.
+        let crlf = lines.prefix(3).joined(separator: "\r\n") + "\r\n" + lines[3].prefix(100)
+        #expect(try SuiteResultSet.parsePartial(crlf, path: "p").map(\.index) == [0, 1, 2])
+        #expect(try SuiteResultSet.parsePartial(lines.prefix(4).joined(separator: "\r\n") + "\r\n", path: "p").map(\.index) == [0, 1, 2, 3])
+        #expect(try ResultsFile.parse(lines.prefix(2).joined(separator: "\r\n"), path: "p").count == 2)
     }
 }

@@ -131,3 +131,12 @@ import TestSupport
         try Snapshot.check(text, "fixtures/reports/snapshots/tables.md")
     }
 }
+
+/// Table cells hold names from users' files: a newline or an escape code in a tensor name stays escaped, one row per line.
+@Suite struct TableEscapingTests {
+    @Test func controlCharactersInCellsAreEscaped() {
+        let table = TextTable(header: ["tensor", "norm"], rows: [["bad\nname\u{1B}[31m|x", "1"]])
+        #expect(table.markdown == "| tensor | norm |\n|---|---|\n| bad\\nname\\u{1b}[31m\\|x | 1 |\n")
+        #expect(table.plain.split(separator: "\n").count == 2 && !table.plain.contains("\u{1B}"))
+    }
+}
