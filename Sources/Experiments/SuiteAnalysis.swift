@@ -256,7 +256,15 @@ extension SuiteAnalysis {
             var text = "**\(r.block)**, \(r.policy) · \(scalerName(r.scaler))\(split)\(range) step(s) skipped on inf/NaN gradients in \(skipping.count) of "
                 + "\(group.count) runs"
             if let origin = r.firstNonFinite { text += "; the first inf/NaN: \(origin)" }
-            if r.series.skipped.first == 0 && r.series.scale.first.map({ $0 > 1 }) == true {
+            // Calibration: the initial scale overflowed and skipping stopped within the first few steps. A scale that kept
+            // falling (to a tiny value or 0) is a collapsed scaler.
+            let smallest = group.compactMap { $0.series.scale.filter(\.isFinite).min() }.min() ?? 1
+            if smallest < 1 {
+                let worst = group.max { $0.skippedSteps < $1.skippedSteps }!
+                text += "; the scale collapsed to \(Figures.figure(smallest)) (\(worst.id) skipped \(worst.skippedSteps) of \(worst.steps) steps): "
+                    + "the gradients overflow at any scale, which is the run diverging, not the scaler calibrating"
+            } else if r.series.skipped.first == 0 && r.series.scale.first.map({ $0 > 1 }) == true
+                        && skipping.allSatisfy({ $0.series.skipped.allSatisfy { $0 < 20 } }) {
                 text += " (the initial scale \(Figures.figure(r.series.scale[0])) overflowed and was lowered: the scaler calibrating, as designed)"
             }
             out.append(text + ".")

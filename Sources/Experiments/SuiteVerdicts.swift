@@ -61,6 +61,7 @@ extension SuiteAnalysis {
             if (mx == nil) != (my == nil) { return mx != nil }
             return a.offset < b.offset
         }.map(\.element)
+        for k in rows.indices { rows[k].verdict.normOverflowRuns = rows[k].runs.filter { !$0.normOverflowSteps.isEmpty }.count }
         let first = rows[0]
         for k in rows.indices.dropFirst() {
             rows[k].verdict.comparison = compare(rows[k].runs, rows[k].verdict, with: first.runs, first.verdict, higherIsBetter: higher, alive: alive)

@@ -93,7 +93,7 @@ public enum SuiteReport {
         }
         guard !lines.isEmpty else { return "" }
         return "\nThe clip-rate rule of thumb (under 1% of steps: insurance; 50% or more: a diagnosis, not a fix), checked on this suite "
-            + "(median clip rate over each strategy's runs):\n\n" + lines.joined()
+            + "(the clip rate of each strategy's median run, the lower one of the middle two for an even count):\n\n" + lines.joined()
     }
 
     static func slug(_ text: String) -> String {

@@ -38,15 +38,22 @@ public enum VerdictReport {
         if best.isEmpty {
             text += "no strategy is among the best under every fault set"
         } else if best.count == names.count {
-            text += "the data cannot separate the \(names.count) strategies under any fault set"
+            text += "the data cannot separate the \(names.count) strategies" + (vs.count > 1 ? " under any fault set" : "")
         } else {
             text += best.prefix(3).joined(separator: ", ") + (best.count > 3 ? " and \(best.count - 3) more" : "")
                 + " (first or tied with the first under every fault set)"
         }
         let evidence = vs.map { v -> String in
-            guard let first = v.strategies.first, first.survived > 0 else { return "under `\(v.faults)` every strategy diverged" }
+            guard let first = v.strategies.first, first.survived > 0 else {
+                return "under `\(v.faults)` every strategy diverged (this fault set tells them nothing apart)"
+            }
             var e = "under `\(v.faults)` \(first.strategy) survived \(first.survived)/\(first.runs)"
             if let m = first.metric { e += ", \(v.metricName) \(interval(m))" }
+            if first.normOverflowRuns > 0 {
+                e += " — but its clipping norm overflowed in \(first.normOverflowRuns) of \(first.runs) runs while the gradients were finite, "
+                    + "zeroing those steps: it got through by discarding the bad step, not by computing the norm; do not read this as a "
+                    + "recommendation of that norm"
+            }
             let behind = v.strategies.filter { $0.comparison == .survivesLess }
             if !behind.isEmpty { e += "; survived less: " + behind.map { "\($0.strategy) \($0.survived)/\($0.runs)" }.joined(separator: ", ") }
             let fewer = v.strategies.filter { $0.comparison == .fewerSurvivedWithinNoise }

@@ -66,9 +66,12 @@ public struct RunResult: Sendable, Equatable {
     /// The steps where a fault was injected, in order.
     public var faultSteps: [Int] { Array(Set(faultList.flatMap(\.steps))).sorted() }
     public var diverged: Bool { divergedAt != nil }
-    /// Clipped steps over the steps before the run diverged: the clipper acting on finite gradients of a live run
-    /// (a dead run's steps are not clips).
-    public var clipRate: Double { Double(clippedSteps) / Double(max(divergedAt ?? steps, 1)) }
+    /// Clipped steps over the steps the optimizer took before the run diverged: the clipper acting on finite gradients
+    /// of a live run (a dead run's steps and skipped steps are not clips, and do not count in the denominator).
+    public var clipRate: Double {
+        let live = divergedAt ?? steps
+        return Double(clippedSteps) / Double(max(live - series.skipped.filter { $0 < live }.count, 1))
+    }
     public var lossGap: Double { finalLoss - referenceFinalLoss }
     public var strategy: String { "\(policy) · \(scaler) · \(clipper)" }
 

@@ -49,6 +49,8 @@ public struct StrategyVerdict: Sendable, Equatable {
     /// What the strategy itself costs: the fault-free Float64 run of the strategy against the one without clipping, per
     /// seed (median, bootstrap 95%); nil for the unclipped strategies (zero by definition) or where either diverged.
     public var strategyCost: Interval?
+    /// Runs whose clipping norm was inf or NaN while the gradients were finite (the clipper zeroed those steps).
+    public var normOverflowRuns = 0
 
     public init(strategy: String, runs: Int, survived: Int, survival: Interval, metric: Interval?, comparison: Comparison,
                 precisionCost: Interval? = nil, strategyCost: Interval? = nil) {
