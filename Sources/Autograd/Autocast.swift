@@ -35,8 +35,9 @@ extension Graph {
         }
     }
 
-    /// `x` as a product's operand: itself when low, else its low copy (made once per step for a parameter).
-    func lowOperand(_ x: Var) -> Var {
+    /// `x` as the operand of a low-format op (a product, a linear layer's bias, an RNN cell's): itself without autocast
+    /// or when low, else its low copy (made once per step for a parameter).
+    public func autocastOperand(_ x: Var) -> Var {
         guard autocast != nil, !nodes[x.id].low else { return x }
         if case .parameter(let p) = nodes[x.id].op {
             if let cached = castCache[ObjectIdentifier(p)] { return Var(id: cached) }
@@ -46,10 +47,6 @@ extension Graph {
         }
         return cast(x)
     }
-
-    /// A parameter that a low-format op (a linear layer's bias, an RNN cell's) reads: its low copy under autocast,
-    /// itself otherwise.
-    public func autocastOperand(_ x: Var) -> Var { lowOperand(x) }
 
     /// x rounded to the low format (its gradient passes through unchanged).
     func cast(_ x: Var) -> Var {

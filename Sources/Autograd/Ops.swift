@@ -67,7 +67,7 @@ extension Graph {
     /// op(a) op(b) over the last two axes: a weight b [K, N] applies to every row of a [.., K]; otherwise a and b
     /// hold the same number of matrices (attention's batched products). Accumulates in `accumulator`.
     public func matmul(_ a: Var, _ b: Var, transposeA: Bool = false, transposeB: Bool = false) -> Var {
-        let a = lowOperand(a), b = lowOperand(b)
+        let a = autocastOperand(a), b = autocastOperand(b)
         let va = value(a), vb = value(b)
         let n = transposeB ? vb.shape[vb.shape.rank - 2] : vb.shape.last
         let shape: Shape

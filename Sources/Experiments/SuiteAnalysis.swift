@@ -5,8 +5,7 @@ import Results
 extension SuiteAnalysis {
     public init(_ results: [RunResult]) {
         let results = results.sorted { $0.index < $1.index }
-        var blocks = [String]()
-        for r in results where !blocks.contains(r.block) { blocks.append(r.block) }
+        let blocks = results.firstSeen(\.block)
         var diagnoses = [Int: Diagnosis]()
         for r in results where !r.faultList.isEmpty || !r.lossSpikes.isEmpty || r.diverged || !r.normOverflowSteps.isEmpty {
             diagnoses[r.index] = Self.diagnose(r, peers: results)
@@ -24,8 +23,7 @@ extension SuiteAnalysis {
 
     /// Strategies ranked within a block: fewest diverged runs first, then the smallest mean weight distance.
     public static func ranking(_ results: [RunResult]) -> [StrategyRank] {
-        var strategies = [String]()
-        for r in results where !strategies.contains(r.strategy) { strategies.append(r.strategy) }
+        let strategies = results.firstSeen(\.strategy)
         var rows = strategies.map { s -> StrategyRank in
             let runs = results.filter { $0.strategy == s }
             let n = Double(runs.count)

@@ -90,14 +90,11 @@ public enum SuiteRunner {
                          metricName: s.metric.name, metric: s.metric.value, series: series,
                          referenceMetric: reference.metric.value, unclippedReferenceMetric: unclipped.metric.value,
                          unclippedWeightDistance: relativeDistance(s.finalWeights, unclipped.finalWeights),
-                         meanZeroFraction: mean(finite.map(\.zeroFraction)),
-                         referenceZeroFraction: mean(reference.records.filter { $0.loss.isFinite }.map(\.zeroFraction)),
-                         meanSubnormalFraction: mean(finite.map(\.subnormalFraction)),
-                         meanSubnormalBitsLost: mean(finite.map(\.subnormalBitsLost).filter { !$0.isNaN }))
+                         meanZeroFraction: finite.map(\.zeroFraction).mean,
+                         referenceZeroFraction: reference.records.filter { $0.loss.isFinite }.map(\.zeroFraction).mean,
+                         meanSubnormalFraction: finite.map(\.subnormalFraction).mean,
+                         meanSubnormalBitsLost: finite.map(\.subnormalBitsLost).filter { !$0.isNaN }.mean)
     }
-
-    /// The mean, NaN for none.
-    static func mean(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count) }
 
     /// ‖w − r‖ / ‖r‖.
     static func relativeDistance(_ w: [Double], _ r: [Double]) -> Double {

@@ -34,8 +34,7 @@ extension SuiteAnalysis {
     /// The verdict of one block under one fault set.
     static func verdict(_ runs: [RunResult]) -> FaultSetVerdict {
         let higher = higherIsBetter(runs[0].metricName)
-        var strategies = [String]()
-        for r in runs where !strategies.contains(r.strategy) { strategies.append(r.strategy) }
+        let strategies = runs.firstSeen(\.strategy)
         func alive(_ r: RunResult) -> Bool { !r.diverged && r.metric.isFinite }
         let byStrategy = strategies.map { s in runs.filter { $0.strategy == s } }
         var rows: [(runs: [RunResult], verdict: StrategyVerdict)] = byStrategy.map { mine in

@@ -146,7 +146,6 @@ enum TrainText {
 
     static func jsonLine(_ r: StepRecord, seconds: Double) -> String { record(r, seconds: seconds).compactText + "\n" }
 
-    static func mean(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count) }
 
     static func summaryJSON(_ c: TrainingConfiguration, _ s: TrainingSummary) -> String {
         JSONValue.object([
@@ -154,7 +153,7 @@ enum TrainText {
             ("steps", .integer(c.steps)), ("final_loss", .double(s.finalLoss)), ("metric", .string(s.metric.name)),
             ("metric_value", .double(s.metric.value)), ("skipped_steps", .integer(s.skippedSteps)), ("clipped_steps", .integer(s.clippedSteps)),
             ("final_scale", .double(s.records.last?.scale ?? 1)),
-            ("mean_underflow_fraction", .double(mean(s.records.map(\.underflowFraction)))),
+            ("mean_underflow_fraction", .double(s.records.map(\.underflowFraction).mean)),
             ("max_grad_norm", .double(s.records.map(\.exactNorm).filter(\.isFinite).max() ?? .nan)),
             ("first_nonfinite", s.firstNonFinite.map { .string("step \($0.step): \($0.origin)") } ?? .null),
         ]).prettyText()
@@ -170,8 +169,8 @@ enum TrainText {
         lines.append("skipped steps \(s.skippedSteps) (\(short(100 * Double(s.skippedSteps) / n))%); clipped steps \(s.clippedSteps) (\(short(100 * Double(s.clippedSteps) / n))%)")
         lines.append("loss scale: first \(short(s.records.first?.scale ?? 1)), last \(short(s.records.last?.scale ?? 1))")
         let first = s.records.prefix(max(1, s.records.count / 10)), last = s.records.suffix(max(1, s.records.count / 10))
-        lines.append("gradient elements zero or subnormal in \(c.policy.compute.rawValue): first tenth \(short(100 * mean(first.map(\.underflowFraction))))%, "
-                     + "last tenth \(short(100 * mean(last.map(\.underflowFraction))))%")
+        lines.append("gradient elements zero or subnormal in \(c.policy.compute.rawValue): first tenth \(short(100 * first.map(\.underflowFraction).mean))%, "
+                     + "last tenth \(short(100 * last.map(\.underflowFraction).mean))%")
         let largest = "largest exact gradient norm \(short(s.records.map(\.exactNorm).filter(\.isFinite).max() ?? .nan))"
         if c.clip.method == .none {
             lines.append(largest)

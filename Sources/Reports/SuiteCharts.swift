@@ -25,8 +25,7 @@ enum SuiteCharts {
 
     /// Two panels for one block and fault set: loss (log) and the clipper's gradient norm (log), one color per strategy.
     static func overlay(_ runs: [RunResult]) -> String {
-        var strategies = [String]()
-        for r in runs where !strategies.contains(r.strategy) { strategies.append(r.strategy) }
+        let strategies = runs.firstSeen(\.strategy)
         let first = runs[0]
         var loss = SVGChart(title: "\(first.block) · \(first.faults): loss, median over seeds (band: min to max)", xLabel: "step", yLabel: "loss",
                             lines: [], logY: true)
@@ -57,8 +56,7 @@ extension SuiteCharts {
     /// The strategy × fault-set grid of one block: survival k/n and the metric's median over the survivors written in
     /// each cell, shaded from red (none survived) to green (all did).
     static func heatMap(block: String, _ verdicts: [FaultSetVerdict]) -> String {
-        var strategies = [String]()
-        for v in verdicts { for s in v.strategies where !strategies.contains(s.strategy) { strategies.append(s.strategy) } }
+        let strategies = verdicts.flatMap(\.strategies).firstSeen(\.strategy)
         let label = 300.0, cell = 150.0, row = 30.0, top = 64.0
         let width = label + cell * Double(verdicts.count) + 16, height = top + row * Double(strategies.count) + 16
         let f = { (x: Double) in SVGChart.number(x) }

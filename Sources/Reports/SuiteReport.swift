@@ -82,8 +82,7 @@ public enum SuiteReport {
     static func clipRuleChecked(_ results: [RunResult], blocks: [String], readings: [Int: ClipReading]) -> String {
         var lines = [String]()
         for block in blocks {
-            var strategies = [String]()
-            for r in results where r.block == block && r.clipper != "none" && !strategies.contains(r.strategy) { strategies.append(r.strategy) }
+            let strategies = results.filter { $0.block == block && $0.clipper != "none" }.firstSeen(\.strategy)
             let parts = strategies.map { s -> String in
                 let runs = results.filter { $0.block == block && $0.strategy == s }.sorted { $0.clipRate < $1.clipRate }
                 let middle = runs[(runs.count - 1) / 2]
@@ -199,11 +198,7 @@ public enum SuiteReport {
 
         """
 
-    static func blockNames(_ results: [RunResult]) -> [String] {
-        var names = [String]()
-        for r in results where !names.contains(r.block) { names.append(r.block) }
-        return names
-    }
+    static func blockNames(_ results: [RunResult]) -> [String] { results.firstSeen(\.block) }
 
     static func chartName(_ r: RunResult) -> String { "\(r.index)-\(slug(r.id)).svg" }
 

@@ -22,9 +22,7 @@ public enum VerdictReport {
 
     /// The first screen: per block, one recommendation and its evidence.
     public static func recommendations(_ verdicts: [FaultSetVerdict]) -> String {
-        var blocks = [String]()
-        for v in verdicts where !blocks.contains(v.block) { blocks.append(v.block) }
-        return blocks.map { b in "- " + recommendation(verdicts.filter { $0.block == b }) + "\n" }.joined()
+        verdicts.firstSeen(\.block).map { b in "- " + recommendation(verdicts.filter { $0.block == b }) + "\n" }.joined()
     }
 
     /// The strategies that are first or tied with the first under every fault set of the block (having survived), the
