@@ -10,3 +10,7 @@ if [ "$(id -u)" -eq 0 ] && { [ ! -x /usr/sbin/slurmd ] || [ ! -x /usr/sbin/munge
 fi
 swift build -c release --build-tests
 swift test -c release --skip-build "$@"
+# The libFuzzer targets (AddressSanitizer, coverage) run once over their committed corpus: every parser survives
+# every input that ever found new coverage (fuzz/README.md).
+bash fuzz/build.sh
+bash fuzz/run.sh --replay

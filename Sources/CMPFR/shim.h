@@ -21,6 +21,8 @@ static inline long shim_mpfr_emin(void) { return (long)mpfr_get_emin(); }
 static inline long shim_mpfr_emax(void) { return (long)mpfr_get_emax(); }
 static inline int shim_mpfr_set_emin(long e) { return mpfr_set_emin((mpfr_exp_t)e); }
 static inline int shim_mpfr_set_emax(long e) { return mpfr_set_emax((mpfr_exp_t)e); }
+static inline long shim_mpfr_emin_min(void) { return (long)mpfr_get_emin_min(); }
+static inline long shim_mpfr_emax_max(void) { return (long)mpfr_get_emax_max(); }
 static inline long shim_mpfr_prec_max(void) { return (long)MPFR_PREC_MAX; }
 static inline int shim_mpfr_set_ui_2exp(mpfr_ptr r, unsigned long m, long e, mpfr_rnd_t rnd) {
     return mpfr_set_ui_2exp(r, m, (mpfr_exp_t)e, rnd);

@@ -62,7 +62,7 @@ struct CheckCommand: ParsableCommand {
             wanted.append((tensor ?? (inputs.tensors.count == 1 ? inputs.tensors[0].name : "total"), parseNumber(expect)!,
                            inputs.tensors.map(\.buffer)))
         } else if let expectFile {
-            for (key, value) in try readExpectations(expectFile) {
+            for (key, value) in try ExpectedValues(path: expectFile).entries {
                 if let t = inputs.tensors.first(where: { $0.name == key }) {
                     wanted.append((key, value, [t.buffer]))
                 } else if key == "total" {
@@ -103,19 +103,6 @@ struct CheckCommand: ParsableCommand {
         if !failed.isEmpty {
             throw CheckFailed(description: "\(failed.count) of \(results.count) check(s) out of tolerance: "
                 + failed.map { "\($0.name) is \(Figures.exact($0.distance)) ulps from the exact norm" }.joined(separator: "; "))
-        }
-    }
-
-    func readExpectations(_ path: String) throws -> [(String, Double)] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw InputError(path, "cannot be read") }
-        let value: JSONValue
-        do { value = try data.withUnsafeBytes { try JSONValue(parsing: $0) } } catch { throw InputError(path, "is not JSON: \(error)") }
-        guard let members = value.objectValue, !members.isEmpty else {
-            throw InputError(path, "must be a non-empty JSON object of expected values by tensor name")
-        }
-        return try members.map { key, v in
-            if let d = v.numberValue { return (key, d) }
-            throw InputError(path, "the value for '\(key)' is not a number")
         }
     }
 }

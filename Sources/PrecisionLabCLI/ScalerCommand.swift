@@ -10,36 +10,6 @@ struct ScalerCommand: ParsableCommand {
     )
 }
 
-/// A trace file: {"overflow": [false, true, ...]} and, for the amax scaler, {"amax": [numbers]}.
-struct ScalerTrace {
-    var overflow: [Bool]
-    var amax: [Double]?
-
-    init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(path, FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
-        }
-        let json: JSONValue
-        do { json = try JSONValue(parsing: String(decoding: data, as: UTF8.self)) } catch {
-            throw InputError(path, "not JSON: \(error)")
-        }
-        guard let entries = json["overflow"]?.arrayValue else { throw InputError(path, "expected {\"overflow\": [true/false, ...]}") }
-        overflow = try entries.enumerated().map { i, entry in
-            guard case .bool(let flag) = entry else { throw InputError(path, "overflow[\(i)] is not true or false") }
-            return flag
-        }
-        if let values = json["amax"] {
-            guard let items = values.arrayValue, items.count == overflow.count else {
-                throw InputError(path, "\"amax\" must be a list of \(overflow.count) numbers, one per step")
-            }
-            amax = try items.enumerated().map { i, item in
-                guard let d = item.numberValue else { throw InputError(path, "amax[\(i)] is not a number") }
-                return d
-            }
-        }
-    }
-}
-
 /// The scaler options shared by replay and diff.
 struct ScalerOptions: ParsableArguments {
     @Option(help: "Initial scale (default: the system's own).")

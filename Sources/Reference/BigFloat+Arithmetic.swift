@@ -45,6 +45,15 @@ extension BigFloat {
     public var magnitude: BigFloat {
         withUnsafeMPFR { a in BigFloat.make(precision: self.precision) { _ = mpfr_abs($0, a, MPFR_RNDN) } }
     }
+    /// The least number above `self` at `precision` bits (self first rounded down to that precision).
+    public func nextUp(precision p: Int) -> BigFloat {
+        withUnsafeMPFR { a in
+            BigFloat.make(precision: p) {
+                _ = shim_mpfr_set($0, a, MPFR_RNDD)
+                mpfr_nextabove($0)
+            }
+        }
+    }
     /// The same value at another precision, rounded.
     public func withPrecision(_ p: Int, rounding: RoundingMode = .toNearestOrEven) -> BigFloat {
         withUnsafeMPFR { a in BigFloat.make(precision: p) { _ = shim_mpfr_set($0, a, rounding.mpfr) } }

@@ -36,6 +36,23 @@ public final class FormatEmulator {
         return try body(emulator)
     }
 
+    /// Runs `body` with MPFR's exponent range widened to the most it allows (about ±2^62, against ±2^30 by
+    /// default), under the same lock; the range in force before is restored after. For references that compute
+    /// |x|^p without scaling, to check the scaled algorithms against. Emulators used inside still narrow the
+    /// range to their format for each of their operations.
+    public static func withWidestExponentRange<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        let (emin, emax) = (shim_mpfr_emin(), shim_mpfr_emax())
+        _ = shim_mpfr_set_emin(shim_mpfr_emin_min())
+        _ = shim_mpfr_set_emax(shim_mpfr_emax_max())
+        defer {
+            _ = shim_mpfr_set_emin(emin)
+            _ = shim_mpfr_set_emax(emax)
+        }
+        return try body()
+    }
+
     private init(_ format: FloatFormat) {
         self.format = format
         func make() -> UnsafeMutablePointer<__mpfr_struct> {

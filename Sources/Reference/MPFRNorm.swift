@@ -43,39 +43,48 @@ public enum MPFRNorm {
     /// Working precisions tried for a non-integer p before giving up on deciding the rounding.
     static let zivPrecisions = [96, 192, 384, 768, 1536, 3072, 6144, 12288]
 
-    /// (Σ|x|^p)^(1/p) for a non-integer p. At working precision P every term and the sum are rounded to nearest,
-    /// so the computed sum s is within a relative 2^(2-P) of the exact one; the enclosure [s(1-2^(2-P)),
-    /// s(1+2^(2-P))] is raised to the enclosure of 1/p with outward rounding, and when both ends round to the
-    /// same value in `format`, that is the correctly rounded norm. An exact midpoint between two values of the
-    /// format never separates; after the last precision the nearer-rounded value at that precision is returned.
+    /// (Σ|x|^p)^(1/p) for a p that is not a small integer, as m·(Σ(|x|/m)^p)^(1/p) with m = max|x|, so that the
+    /// terms lie in [0, 1] and their sum S in [1, n] whatever p is: |x|^p itself leaves MPFR's exponent range
+    /// (±2^30) for p = 10^9 and |x| = 17, and for tiny |x| it underflows to 0. At each working precision every
+    /// step is rounded outward (each quotient and power down for the lower end and up for the upper end, the sums
+    /// and the root likewise), so [low, high] encloses the norm whatever MPFR's range clipped: an underflowed term
+    /// rounds down to 0 and up to the least positive number, an overflowed root down to the largest finite number
+    /// (which every format rounds to inf) and up to inf. When both ends round to the same value in `format`, that
+    /// is the correctly rounded norm. With two or more nonzero values the norm is strictly above m; if the lower
+    /// end is m itself, any value in (m, high] rounds as one in [m⁺, high] does, m⁺ the next number above m at the
+    /// working precision (no rounding boundary of a format lies strictly between them). After the last precision
+    /// the nearer-rounded value at that precision is returned (never seen: a norm within 2^-12288 of a boundary).
     static func zivNorm(_ values: [Double], p: Double, format: FloatFormat) -> Double {
-        guard !values.isEmpty else { return 0 }
+        guard let m = values.lazy.map(\.magnitude).max(), m > 0 else { return 0 }
+        let largest = BigFloat(m)
+        let exponent = BigFloat(p)
         var fallback = 0.0
         for precision in zivPrecisions {
-            let enclosure: (BigFloat, BigFloat, BigFloat) = MPFRArray.withTerms(count: values.count, precision: precision) { terms in
-                let exponent = BigFloat(p)
-                exponent.withUnsafeMPFR { e in
-                    for (i, x) in values.enumerated() {
-                        mpfr_set_d(terms[i], x.magnitude, MPFR_RNDN)
-                        mpfr_pow(terms[i], terms[i], e, MPFR_RNDN)
+            func enclosure(_ rounding: RoundingMode) -> BigFloat {
+                let r = rounding.mpfr
+                let sum = MPFRArray.withTerms(count: values.count, precision: precision) { terms in
+                    largest.withUnsafeMPFR { mm in
+                        exponent.withUnsafeMPFR { e in
+                            for (i, x) in values.enumerated() {
+                                mpfr_set_d(terms[i], x.magnitude, MPFR_RNDN)  // exact: precision >= 53
+                                mpfr_div(terms[i], terms[i], mm, r)
+                                mpfr_pow(terms[i], terms[i], e, r)
+                            }
+                        }
                     }
+                    return MPFRArray.sum(terms, precision: precision, rounding: rounding)
                 }
-                let sum = MPFRArray.sum(terms, precision: precision, rounding: .toNearestOrEven)
-                let slack = BigFloat(1).scaled(byPowerOfTwo: 2 - precision)
-                let low = sum.multiplied(by: BigFloat(1).subtracting(slack, precision: precision + 8), precision: precision + 8, rounding: .down)
-                let high = sum.multiplied(by: BigFloat(1).adding(slack, precision: precision + 8), precision: precision + 8, rounding: .up)
-                return (low, sum, high)
+                // S >= 1, so S^(1/p) grows with 1/p: round 1/p the same way as the rest.
+                let inverse = BigFloat(1).divided(by: exponent, precision: precision, rounding: rounding)
+                return sum.power(inverse, precision: precision, rounding: rounding)
+                    .multiplied(by: largest, precision: precision + 64, rounding: rounding)
             }
-            let one = BigFloat(1)
-            let inverseDown = one.divided(by: BigFloat(p), precision: precision, rounding: .down)
-            let inverseUp = one.divided(by: BigFloat(p), precision: precision, rounding: .up)
-            let lows = [inverseDown, inverseUp].map { enclosure.0.power($0, precision: precision, rounding: .down) }
-            let highs = [inverseDown, inverseUp].map { enclosure.2.power($0, precision: precision, rounding: .up) }
-            let low = lows[0] < lows[1] ? lows[0] : lows[1]
-            let high = highs[0] < highs[1] ? highs[1] : highs[0]
+            var low = enclosure(.down)
+            let high = enclosure(.up)
+            if values.count(where: { $0 != 0 }) > 1, low == largest { low = largest.nextUp(precision: precision + 64) }
             let (a, b) = FormatEmulator.with(format) { ($0.round(low), $0.round(high)) }
             if a.bitPattern == b.bitPattern { return a }
-            fallback = FormatEmulator.with(format) { $0.round(enclosure.1.power(inverseDown, precision: precision)) }
+            fallback = FormatEmulator.with(format) { $0.round(enclosure(.toNearestOrEven)) }
         }
         return fallback
     }

@@ -22,7 +22,7 @@ final class MappedFile {
         guard fstat(fd, &info) == 0 else { throw TensorIOError(path: path, message: "cannot stat: \(systemError())") }
         switch info.st_mode & S_IFMT {
         case S_IFREG: break
-        case S_IFDIR: throw TensorIOError(path: path, message: "is a directory, not a tensor file")
+        case S_IFDIR: throw TensorIOError(path: path, message: "is a directory, not a file")
         default: throw TensorIOError(path: path, message: "is not a regular file")
         }
         guard info.st_size > 0 else { throw TensorIOError(path: path, message: "file is empty") }

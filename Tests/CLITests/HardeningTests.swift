@@ -25,6 +25,29 @@ import TestSupport
         #expect(timings.split(separator: "\n").count == 20)
     }
 
+    /// Orders far beyond MPFR's exponent range for |x|^p: `norm --ord 1e9` gave inf and 0, `clip --ord 1e20` a
+    /// coefficient of 0. The norm of n values is m·S^(1/p) with m = max|x| and S in [1, n]: for p = 10^9 it lies in
+    /// [m, m·n^(1/p)], and from p = 10^20 on n^(1/p) is within half an ulp of 1, so it is the max norm that `--ord inf`
+    /// computes by another path.
+    @Test func hugeOrdersGiveTheExactNorm() throws {
+        let file = CLI.fixture("reductions/example.safetensors")
+        func exactNorms(_ ord: String) throws -> [Double] {
+            let r = try CLI.run(["norm", file, "--ord", ord, "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return try JSONValue(parsing: r.stdout)["tensors"]!.arrayValue!.map { $0["exact"]!.numberValue! }
+        }
+        let maxima = try exactNorms("inf")
+        #expect(maxima.count >= 3 && maxima.allSatisfy { $0 > 0 && $0.isFinite })
+        for ord in ["1e20", "1e300"] { #expect(try exactNorms(ord) == maxima, "ord \(ord)") }
+        for (norm, m) in zip(try exactNorms("1e9"), maxima) { #expect(norm >= m && norm <= m * (1 + 1e-8), "\(norm) vs max \(m)") }
+        #expect(try exactNorms("1e-300").allSatisfy { $0 == .infinity })  // p → 0: Σ|x|^p → n, and n^(1/p) overflows
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("precision-lab-huge-ord-\(getpid()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let clip = try CLI.run(["clip", file, "--max-norm", "1", "--norm", "exact", "--ord", "1e20", "--out", out, "--json"])
+        let j = try JSONValue(parsing: clip.stdout)
+        #expect(clip.status == 0 && j["exact_norm"]?.numberValue == maxima.max() && j["clip_coef"]!.numberValue! > 0, "\(clip.stdout)")
+    }
+
     /// A negative number as a separate argument is the option's value, judged by the command's own check (exit 1 for a
     /// failed check, 2 with the real problem), never "missing value".
     @Test func negativeValuesAsSeparateArguments() throws {

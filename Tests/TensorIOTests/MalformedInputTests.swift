@@ -187,7 +187,7 @@ struct MalformedInputTests {
             #expect(try openError(missing) == "\(missing): cannot open: No such file or directory")
             let directory = dir.appendingPathComponent("folder.safetensors")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
-            #expect(try openError(directory.path) == "\(directory.path): is a directory, not a tensor file")
+            #expect(try openError(directory.path) == "\(directory.path): is a directory, not a file")
             let fifo = dir.appendingPathComponent("pipe.npy").path
             #expect(mkfifo(fifo, 0o600) == 0)
             #expect(try openError(fifo) == "\(fifo): is not a regular file")
