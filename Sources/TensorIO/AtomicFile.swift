@@ -11,6 +11,8 @@ public struct AtomicFile {
     let path: String
     private let temporaryPath: String
     private let fd: Int32
+    /// Where the signal handler finds `temporaryPath` (see `TemporaryFiles`).
+    private let slot: Int?
 
     /// Writes `contents` to `path` atomically (reports, JSON documents).
     public static func writeText(path: String, contents: String) throws {
@@ -29,8 +31,10 @@ public struct AtomicFile {
         } catch {
             close(file.fd)
             unlink(file.temporaryPath)
+            TemporaryFiles.forget(file.slot)
             throw error
         }
+        defer { TemporaryFiles.forget(file.slot) }
         try file.commit()
     }
 
@@ -39,18 +43,29 @@ public struct AtomicFile {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        TemporaryFiles.removeStale(in: directory)
         var candidate = ""
         var descriptor: Int32 = -1
+        var slot: Int?
+        var failure: Int32 = 0
         for _ in 0..<16 {   // O_EXCL: retry on the (astronomically unlikely) name collision only
-            candidate = "\(directory).\(name).tmp-\(String(UInt64.random(in: .min ... .max), radix: 16))"
+            candidate = directory + TemporaryFiles.name(for: name)
+            // Remembered before it exists, so that a signal arriving as it is created still removes it.
+            slot = TemporaryFiles.remember(candidate)
             descriptor = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)   // umask applies
-            if descriptor >= 0 || errno != EEXIST { break }
+            if descriptor >= 0 { break }
+            failure = errno
+            TemporaryFiles.forget(slot)
+            if failure != EEXIST { break }
         }
         guard descriptor >= 0 else {
-            throw TensorIOError(path: path, message: "cannot create a temporary file next to it: \(systemError())")
+            throw TensorIOError(path: path, message: "cannot create a temporary file next to it: \(systemError(failure))")
         }
+        // Held until the file is closed: a file whose lock anyone can take has no live writer.
+        _ = flock(descriptor, LOCK_EX | LOCK_NB)
         temporaryPath = candidate
         fd = descriptor
+        self.slot = slot
     }
 
     /// Appends all of `bytes`, retrying short writes and EINTR.
