@@ -18,7 +18,7 @@ extension OwnedTensors {
             guard let format = view.dtype.format, FloatFormat.arithmetic.contains(format) else {
                 throw GradientFileError(path, "tensor '\(view.name)' has dtype \(view.dtype.rawValue); gradients must be F16, BF16, F32 or F64")
             }
-            owned.append(name: view.name, shape: view.shape, format: format, bytes: view.bytes)
+            owned.append(name: view.name, shape: view.shape, format: format, bytes: view.bytes, copied: { file.releasePages($0) })
         }
         return owned
     }

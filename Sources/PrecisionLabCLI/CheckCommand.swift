@@ -57,16 +57,17 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let order = try parseOrder(ord)
         let inputs = try NormInputs(path: input, tensor: tensor)
-        var wanted = [(name: String, expected: Double, buffers: [FloatBuffer])]()
+        // Each check's tensors, as indices into inputs.tensors.
+        var wanted = [(name: String, expected: Double, tensors: [Int])]()
+        let all = Array(inputs.tensors.indices)
         if let expect {
-            wanted.append((tensor ?? (inputs.tensors.count == 1 ? inputs.tensors[0].name : "total"), parseNumber(expect)!,
-                           inputs.tensors.map(\.buffer)))
+            wanted.append((tensor ?? (inputs.tensors.count == 1 ? inputs.tensors[0].name : "total"), parseNumber(expect)!, all))
         } else if let expectFile {
             for (key, value) in try ExpectedValues(path: expectFile).entries {
-                if let t = inputs.tensors.first(where: { $0.name == key }) {
-                    wanted.append((key, value, [t.buffer]))
+                if let t = inputs.tensors.firstIndex(where: { $0.name == key }) {
+                    wanted.append((key, value, [t]))
                 } else if key == "total" {
-                    wanted.append((key, value, inputs.tensors.map(\.buffer)))
+                    wanted.append((key, value, all))
                 } else {
                     throw InputError(expectFile, "names tensor '\(key)', which \(input) has no F16/BF16/F32/F64 tensor of")
                 }
@@ -74,9 +75,10 @@ struct CheckCommand: ParsableCommand {
         }
         let fixed = format == "auto" ? nil : try Vocabulary.format(format, "--format", among: FloatFormat.arithmetic)
         let results = wanted.map { w -> NormCheck in
-            let target = fixed ?? TorchClipping.promoted(w.buffers.map(\.format))
-            return NormCheck(name: w.name, expected: w.expected, exact: FastExactNorm.norm(of: w.buffers, order: order, format: target).value,
-                             format: target, tolerance: toleranceUlps)
+            let buffers = w.tensors.map { inputs.tensors[$0].buffer }
+            let target = fixed ?? TorchClipping.promoted(buffers.map(\.format))
+            let exact = FastExactNorm.norms(of: buffers, order: order, formats: [target], release: inputs.release(tensors: w.tensors)).values[0]
+            return NormCheck(name: w.name, expected: w.expected, exact: exact, format: target, tolerance: toleranceUlps)
         }
         let formatName = fixed?.shortName ?? "auto"
         if json {

@@ -12,7 +12,9 @@ struct NormCommand: ParsableCommand {
         lost, and its a-priori error bound in ulps. Flags: O = overflowed (inf/NaN while the norm is finite), \
         U = squares fell below the accumulator's normal range, ! = error above the stated bound. The total is \
         the norm of all tensors as one vector (the total norm of gradient clipping); FP8 and integer tensors are \
-        skipped unless named. Algorithms: \(ReductionAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).
+        skipped unless named. Algorithms: \(ReductionAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")); \
+        --algorithms none computes the exact norms only (one pass over the data at memory speed). Pages of the file \
+        are given back as each pass reads them, so a file larger than memory can be measured.
         """
     )
 
@@ -25,7 +27,7 @@ struct NormCommand: ParsableCommand {
     @Option(help: "Only this tensor.")
     var tensor: String?
 
-    @Option(help: "Algorithms, comma-separated (default: all that apply to the order).")
+    @Option(help: "Algorithms, comma-separated, or none for the exact norms only (default: all that apply to the order).")
     var algorithms: String?
 
     @Option(help: "Threads: SLURM_CPUS_PER_TASK when set, else one per core.")
@@ -35,21 +37,25 @@ struct NormCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        _ = try parseAlgorithms(algorithms, order: try parseOrder(ord))
+        if algorithms != "none" { _ = try parseAlgorithms(algorithms, order: try parseOrder(ord)) }
         try Vocabulary.checkThreads(threads)
     }
 
     func run() throws {
         let order = try parseOrder(ord)
-        let chosen = try parseAlgorithms(algorithms, order: order) ?? ReductionAlgorithm.allCases
+        let chosen = algorithms == "none" ? [] : try parseAlgorithms(algorithms, order: order) ?? ReductionAlgorithm.allCases
         let inputs = try NormInputs(path: input, tensor: tensor)
         var evaluations = [NormEvaluation]()
         for (i, t) in inputs.tensors.enumerated() {
             Terminal.progress("norm: \(t.name) (\(i + 1)/\(inputs.tensors.count))")
-            evaluations.append(NormEvaluator.evaluate([t.buffer], order: order, algorithms: chosen, threads: threads))
+            evaluations.append(NormEvaluator.evaluate([t.buffer], order: order, algorithms: chosen, threads: threads,
+                                                      release: inputs.release(tensors: [i])))
         }
         Terminal.progress("norm: total")
-        let total = NormEvaluator.evaluate(inputs.tensors.map(\.buffer), order: order, algorithms: chosen, threads: threads)
+        // One tensor is its own total: the same elements in the same order give the same evaluation.
+        let total = evaluations.count == 1 ? evaluations[0]
+            : NormEvaluator.evaluate(inputs.tensors.map(\.buffer), order: order, algorithms: chosen, threads: threads,
+                                     release: inputs.release(tensors: Array(inputs.tensors.indices)))
         Terminal.endProgress()
         let named = zip(inputs.tensors, evaluations).map { (name: $0.name, dtype: $0.dtype, evaluation: $1) }
         if json {

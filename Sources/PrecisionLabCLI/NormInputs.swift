@@ -33,6 +33,16 @@ struct NormInputs {
         tensors = selected
         self.widened = widened
     }
+
+    /// Gives back the file's pages under elements of the tensors a pass has read: buffer k of the pass is
+    /// `tensors[indices[k]]` (widened FP8 copies are not in the map, and are left alone).
+    func release(tensors indices: [Int]) -> FastExactNorm.PageRelease {
+        let buffers = indices.map { tensors[$0].buffer }
+        return { [file] k, elements in
+            let b = buffers[k], width = b.format.bitWidth / 8
+            file.releasePages(UnsafeRawBufferPointer(start: b.base + elements.lowerBound * width, count: elements.count * width))
+        }
+    }
 }
 
 /// A tensor's values as Float64 (exact for every floating-point dtype), in memory of its own.

@@ -38,6 +38,83 @@ func extremes16(_ base: UnsafeRawPointer, _ range: Range<Int>) -> (largest: UInt
     return m
 }
 
+/// The smallest nonzero and the largest finite |x| of the range, as Doubles (both 0 when no element is finite and
+/// nonzero).
+func finiteMagnitudeRange(_ x: FloatBuffer, _ range: Range<Int>) -> (smallest: Double, largest: Double) {
+    switch x.format.bitWidth {
+    case 16:
+        let infinity: UInt16 = x.format == .float16 ? 0x7C00 : 0x7F80
+        let (low, high) = finiteExtremes(SIMD16<UInt16>.self, x.base, range, infinity: infinity)
+        return high == 0 ? (0, 0) : (x.format.decode(UInt64(low)), x.format.decode(UInt64(high)))
+    case 32:
+        let (low, high) = finiteExtremes(SIMD8<UInt32>.self, x.base, range, infinity: 0x7F80_0000)
+        return high == 0 ? (0, 0) : (Double(Float(bitPattern: low)), Double(Float(bitPattern: high)))
+    default:
+        let (low, high) = finiteExtremes(SIMD4<UInt64>.self, x.base, range, infinity: 0x7FF0_0000_0000_0000)
+        return high == 0 ? (0, 0) : (Double(bitPattern: low), Double(bitPattern: high))
+    }
+}
+
+/// One vector step of `finiteExtremes`, written for each concrete vector type (the SIMD protocol's generic
+/// operators are scalar loops unless the type is known).
+protocol FiniteExtremesLanes: SIMD where Scalar: FixedWidthInteger & UnsignedInteger {
+    /// Folds the finite magnitudes of raw bit patterns `bits` (sign cleared inside, compared with `inf`) into the
+    /// running maximum `top` and the running minimum `bottom` of (magnitude - 1), where zero wraps to the top.
+    static func fold(_ top: inout Self, _ bottom: inout Self, _ bits: Self, inf: Self)
+}
+
+extension SIMD16<UInt16>: FiniteExtremesLanes {
+    @inline(__always) static func fold(_ top: inout Self, _ bottom: inout Self, _ bits: Self, inf: Self) {
+        let v = bits & Self(repeating: 0x7FFF), finite = v .< inf, w = v &- Self(repeating: 1)
+        top = top.replacing(with: v, where: finite .& (v .> top))
+        bottom = bottom.replacing(with: w, where: finite .& (w .< bottom))
+    }
+}
+
+extension SIMD8<UInt32>: FiniteExtremesLanes {
+    @inline(__always) static func fold(_ top: inout Self, _ bottom: inout Self, _ bits: Self, inf: Self) {
+        let v = bits & Self(repeating: 0x7FFF_FFFF), finite = v .< inf, w = v &- Self(repeating: 1)
+        top = top.replacing(with: v, where: finite .& (v .> top))
+        bottom = bottom.replacing(with: w, where: finite .& (w .< bottom))
+    }
+}
+
+extension SIMD4<UInt64>: FiniteExtremesLanes {
+    @inline(__always) static func fold(_ top: inout Self, _ bottom: inout Self, _ bits: Self, inf: Self) {
+        let v = bits & Self(repeating: 0x7FFF_FFFF_FFFF_FFFF), finite = v .< inf, w = v &- Self(repeating: 1)
+        top = top.replacing(with: v, where: finite .& (v .> top))
+        bottom = bottom.replacing(with: w, where: finite .& (w .< bottom))
+    }
+}
+
+/// The smallest nonzero and the largest bit pattern (sign cleared) below `infinity` (the finite magnitudes) of
+/// the range; (max, 0) when there is none.
+@inline(__always)
+func finiteExtremes<V: FiniteExtremesLanes>(_: V.Type, _ base: UnsafeRawPointer, _ range: Range<Int>, infinity: V.Scalar) -> (V.Scalar, V.Scalar) {
+    let width = MemoryLayout<V.Scalar>.size
+    let inf = V(repeating: infinity)
+    var top = V(), bottom = V(repeating: .max)
+    var i = range.lowerBound
+    while i + V.scalarCount <= range.upperBound {
+        V.fold(&top, &bottom, base.loadUnaligned(fromByteOffset: width * i, as: V.self), inf: inf)
+        i += V.scalarCount
+    }
+    var largest = V.Scalar.zero, smallest = V.Scalar.max
+    for k in 0..<V.scalarCount {
+        largest = max(largest, top[k])
+        smallest = min(smallest, bottom[k])
+    }
+    while i < range.upperBound {
+        let v = base.loadUnaligned(fromByteOffset: width * i, as: V.Scalar.self) & (V.Scalar.max >> 1)
+        if v < infinity {
+            largest = max(largest, v)
+            smallest = min(smallest, v &- 1)
+        }
+        i += 1
+    }
+    return (smallest &+ 1, largest)
+}
+
 /// The largest |x| of the range (NaN or inf when the range holds a NaN or an infinity), by integer maxima of
 /// the bit patterns with the sign cleared (the order of non-negative floats).
 func largestMagnitude(_ x: FloatBuffer, _ range: Range<Int>) -> Double {

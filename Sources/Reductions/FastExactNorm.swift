@@ -15,24 +15,45 @@ public enum FastExactNorm {
     /// How a norm was decided.
     public enum Path: String, Sendable { case enclosure, accumulator, mpfr, maximum }
 
+    /// Called with a buffer's index and a range of its elements once a pass has read them, so that the caller can
+    /// give back their memory (`TensorFile.releasePages`: a pass over a mapped file keeps only a window resident).
+    public typealias PageRelease = @Sendable (_ buffer: Int, _ elements: Range<Int>) -> Void
+
     /// The enclosure of Σx² (order 2) or Σ|x| (order 1).
-    public static func enclosure(_ x: FloatBuffer, squares: Bool, threads: Int = ChunkedParallel.defaultThreadCount) -> ReductionEnclosure {
+    public static func enclosure(_ x: FloatBuffer, squares: Bool, threads: Int = ChunkedParallel.defaultThreadCount,
+                                 release: (@Sendable (Range<Int>) -> Void)? = nil) -> ReductionEnclosure {
         var result = ReductionEnclosure()
-        for part in ChunkedParallel.map(count: x.count, threads: threads, { exactChunk(x, $0, squares: squares) }) {
+        for part in ChunkedParallel.map(count: x.count, threads: threads, { range -> ReductionEnclosure in
+            let part = exactChunk(x, range, squares: squares)
+            release?(range)
+            return part
+        }) {
             result.merge(part)
         }
         return result
     }
 
     /// The exact reduction Σx² or Σ|x| by the superaccumulator (all threads, merged exactly).
-    public static func accumulator(_ x: FloatBuffer, squares: Bool, threads: Int = ChunkedParallel.defaultThreadCount) -> ExactAccumulator {
-        let parts = ChunkedParallel.map(count: x.count, chunkSize: 1 << 16, threads: threads) { range -> ExactAccumulator in
-            var accumulator = ExactAccumulator()
-            for i in range {
-                let v = x.value(at: i)
-                if squares { accumulator.addSquare(v) } else { accumulator.addMagnitude(v) }
+    public static func accumulator(_ x: FloatBuffer, squares: Bool, threads: Int = ChunkedParallel.defaultThreadCount,
+                                   release: (@Sendable (Range<Int>) -> Void)? = nil) -> ExactAccumulator {
+        let parts: [ExactAccumulator]
+        if x.format.bitWidth < 64 {
+            // Integer bins per exponent (ExactBins.swift): a pass at memory speed.
+            parts = ChunkedParallel.map(count: x.count, threads: threads) { range in
+                let part = binnedReduction(x, range, squares: squares)!
+                release?(range)
+                return part
             }
-            return accumulator
+        } else {
+            parts = ChunkedParallel.map(count: x.count, chunkSize: 1 << 16, threads: threads) { range -> ExactAccumulator in
+                var accumulator = ExactAccumulator()
+                for i in range {
+                    let v = x.value(at: i)
+                    if squares { accumulator.addSquare(v) } else { accumulator.addMagnitude(v) }
+                }
+                release?(range)
+                return accumulator
+            }
         }
         var total = ExactAccumulator()
         for part in parts { total.merge(part) }
@@ -40,8 +61,10 @@ public enum FastExactNorm {
     }
 
     /// max |x| (NaN if any element is NaN).
-    public static func maximum(_ x: FloatBuffer, threads: Int = ChunkedParallel.defaultThreadCount) -> Double {
+    public static func maximum(_ x: FloatBuffer, threads: Int = ChunkedParallel.defaultThreadCount,
+                               release: (@Sendable (Range<Int>) -> Void)? = nil) -> Double {
         let parts = ChunkedParallel.map(count: x.count, threads: threads) { range -> Double in
+            defer { release?(range) }
             var largest = 0.0
             for i in range {
                 let v = x.value(at: i)
@@ -63,24 +86,39 @@ public enum FastExactNorm {
     /// rounded to `format`, and how it was decided. `allowEnclosure: false` forces the exact accumulator.
     public static func norm(of buffers: [FloatBuffer], order: NormOrder, format: FloatFormat = .float64,
                             threads: Int = ChunkedParallel.defaultThreadCount, allowEnclosure: Bool = true) -> (value: Double, path: Path) {
+        let (values, path) = norms(of: buffers, order: order, formats: [format], threads: threads, allowEnclosure: allowEnclosure)
+        return (values[0], path)
+    }
+
+    /// The norm correctly rounded to each of `formats`, from one pass over the data when the enclosure decides
+    /// them all (else a second, exact one), and the path of the hardest. `release` is called as the passes go.
+    public static func norms(of buffers: [FloatBuffer], order: NormOrder, formats: [FloatFormat],
+                             threads: Int = ChunkedParallel.defaultThreadCount, allowEnclosure: Bool = true,
+                             release: PageRelease? = nil) -> (values: [Double], path: Path) {
+        func releasing(_ k: Int) -> (@Sendable (Range<Int>) -> Void)? {
+            guard let release else { return nil }
+            return { @Sendable range in release(k, range) }
+        }
         switch order {
         case .infinity:
-            let maxima = buffers.map { maximum($0, threads: threads) }
+            let maxima = buffers.enumerated().map { maximum($1, threads: threads, release: releasing($0)) }
             let largest = maxima.contains(where: \.isNaN) ? Double.nan : maxima.max() ?? 0
-            return (FormatEmulator.with(format) { $0.round(largest) }, .maximum)
+            return (formats.map { f in FormatEmulator.with(f) { $0.round(largest) } }, .maximum)
         case .one, .two:
             let squares = order == .two
             if allowEnclosure {
                 var total = ReductionEnclosure()
-                for x in buffers { total.merge(enclosure(x, squares: squares, threads: threads)) }
-                if let value = total.decide(order: order, format: format) { return (value, .enclosure) }
+                for (k, x) in buffers.enumerated() { total.merge(enclosure(x, squares: squares, threads: threads, release: releasing(k))) }
+                let decided = formats.map { total.decide(order: order, format: $0) }
+                if decided.allSatisfy({ $0 != nil }) { return (decided.map { $0! }, .enclosure) }
             }
             var total = ExactAccumulator()
-            for x in buffers { total.merge(accumulator(x, squares: squares, threads: threads)) }
-            return (order.norm(ofReduction: total.value(), format: format), .accumulator)
+            for (k, x) in buffers.enumerated() { total.merge(accumulator(x, squares: squares, threads: threads, release: releasing(k))) }
+            let reduction = total.value()
+            return (formats.map { order.norm(ofReduction: reduction, format: $0) }, .accumulator)
         case .p:
             let values = buffers.flatMap { x in (0..<x.count).map { x.value(at: $0) } }
-            return (MPFRNorm.norm(values, order: order, format: format), .mpfr)
+            return (formats.map { MPFRNorm.norm(values, order: order, format: $0) }, .mpfr)
         }
     }
 }

@@ -8,17 +8,25 @@ import Glibc
 
 public enum NormEvaluator {
     /// The exact norm of all elements of `buffers` together and each algorithm's result (algorithms that do not
-    /// support `order` are skipped).
+    /// support `order` are skipped). With no algorithms, only the exact norm is computed: one pass over the data
+    /// when the enclosure decides. `release` is told what each pass has read (see `FastExactNorm.PageRelease`).
     public static func evaluate(_ buffers: [FloatBuffer], order: NormOrder, algorithms: [ReductionAlgorithm],
-                                threads: Int = ChunkedParallel.defaultThreadCount) -> NormEvaluation {
+                                threads: Int = ChunkedParallel.defaultThreadCount,
+                                release: FastExactNorm.PageRelease? = nil) -> NormEvaluation {
         let source = ReductionSource(buffers)
         let storage = source.storageFormat
-        let (exact, path) = FastExactNorm.norm(of: buffers, order: order, format: .float64, threads: threads)
-        let exactInStorage = FastExactNorm.norm(of: buffers, order: order, format: storage, threads: threads).value
-        let reference = exactReal(buffers, order: order, exact: exact, threads: threads)
-        let (smallest, largest) = source.magnitudeRange()
-        let evaluations = algorithms.filter { $0.supports(order) }.map { algorithm -> AlgorithmEvaluation in
+        let (exacts, path) = FastExactNorm.norms(of: buffers, order: order, formats: [.float64, storage], threads: threads, release: release)
+        let (exact, exactInStorage) = (exacts[0], exacts[1])
+        let chosen = algorithms.filter { $0.supports(order) }
+        guard !chosen.isEmpty else {
+            return NormEvaluation(order: order, count: source.count, storage: storage, exact: exact, exactInStorage: exactInStorage,
+                                  exactPath: path.rawValue, algorithms: [])
+        }
+        let reference = exactReal(buffers, order: order, exact: exact, threads: threads, release: release)
+        let (smallest, largest) = source.magnitudeRange(threads: threads)
+        let evaluations = chosen.map { algorithm -> AlgorithmEvaluation in
             let value = algorithm.evaluate(buffers, order: order, threads: threads)
+            for (k, b) in buffers.enumerated() { release?(k, 0..<b.count) }
             let output = algorithm.outputFormat(for: source)
             let bound = algorithm.bound(for: source, order: order, smallestNonzero: smallest, largest: largest)
             let boundValue = reference.map { scaledBound(bound, order: order, reduction: $0.reduction) } ?? .infinity
@@ -48,14 +56,17 @@ public enum NormEvaluator {
 
     /// The exact reduction S and the real norm to 256 bits (nil for inf/NaN norms). For a non-integer p the norm
     /// is the correctly rounded Float64 one (within half an ulp of Float64).
-    static func exactReal(_ buffers: [FloatBuffer], order: NormOrder, exact: Double, threads: Int) -> (reduction: BigFloat, norm: BigFloat)? {
+    static func exactReal(_ buffers: [FloatBuffer], order: NormOrder, exact: Double, threads: Int,
+                          release: FastExactNorm.PageRelease?) -> (reduction: BigFloat, norm: BigFloat)? {
         guard exact.isFinite else { return nil }
         switch order {
         case .infinity:
             return (BigFloat(exact), BigFloat(exact))
         case .one, .two:
             var total = ExactAccumulator()
-            for x in buffers { total.merge(FastExactNorm.accumulator(x, squares: order == .two, threads: threads)) }
+            for (k, x) in buffers.enumerated() {
+                total.merge(FastExactNorm.accumulator(x, squares: order == .two, threads: threads, release: release.map { r in { @Sendable in r(k, $0) } }))
+            }
             let s = total.value()
             return (s, order == .two ? s.squareRoot(precision: 256) : s.withPrecision(256))
         case .p(let p):

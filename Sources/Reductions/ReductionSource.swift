@@ -50,12 +50,15 @@ public struct ReductionSource: Sendable {
         return buffers[k].value(at: i - starts[k])
     }
 
-    /// The smallest nonzero and the largest magnitude among the finite elements (0 when there are none).
-    public func magnitudeRange() -> (smallest: Double, largest: Double) {
+    /// The smallest nonzero and the largest magnitude among the finite elements (0 when there are none), from
+    /// integer minima and maxima of the bit patterns with the sign cleared (the order of non-negative floats).
+    public func magnitudeRange(threads: Int = ChunkedParallel.defaultThreadCount) -> (smallest: Double, largest: Double) {
         var smallest = Double.infinity, largest = 0.0
-        forEach { v in
-            let m = v.magnitude
-            if m.isFinite && m > 0 { smallest = Swift.min(smallest, m); largest = Swift.max(largest, m) }
+        for b in buffers {
+            for (low, high) in ChunkedParallel.map(count: b.count, threads: threads, { finiteMagnitudeRange(b, $0) }) where high > 0 {
+                smallest = Swift.min(smallest, low)
+                largest = Swift.max(largest, high)
+            }
         }
         return (smallest.isFinite ? smallest : 0, largest)
     }

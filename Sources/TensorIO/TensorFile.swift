@@ -50,9 +50,14 @@ public final class TensorFile: @unchecked Sendable {
     /// inside the range are released, and only when they belong to this file's read-only map (where reading
     /// them again maps them back in from the file; on anonymous memory MADV_DONTNEED would zero them).
     public func releasePages(of view: TensorView, elements: Range<Int>) {
-        guard let base = view.bytes.baseAddress, let mapBase = mapping.bytes.baseAddress, !elements.isEmpty else { return }
-        let start = Int(bitPattern: base) + elements.lowerBound * view.dtype.byteSize
-        let end = Int(bitPattern: base) + elements.upperBound * view.dtype.byteSize
+        guard let base = view.bytes.baseAddress, !elements.isEmpty else { return }
+        releasePages(UnsafeRawBufferPointer(start: base + elements.lowerBound * view.dtype.byteSize, count: elements.count * view.dtype.byteSize))
+    }
+
+    /// The same for any bytes: only whole pages inside `bytes` that lie in this file's map are released.
+    public func releasePages(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, let mapBase = mapping.bytes.baseAddress, !bytes.isEmpty else { return }
+        let start = Int(bitPattern: base), end = start + bytes.count
         let mapStart = Int(bitPattern: mapBase)
         guard start >= mapStart, end <= mapStart + mapping.bytes.count else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))

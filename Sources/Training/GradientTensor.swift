@@ -88,12 +88,22 @@ public final class OwnedTensors: @unchecked Sendable {
 
     public init() {}
 
-    /// Adds a tensor of `format` (one of the four arithmetic formats) whose little-endian bytes are copied from `bytes`.
-    public func append(name: String, shape: [Int], format: FloatFormat, bytes: UnsafeRawBufferPointer) {
+    /// Adds a tensor of `format` (one of the four arithmetic formats) whose little-endian bytes are copied from `bytes`,
+    /// 16 MiB at a time; `copied` is told each piece once it is copied (a mapped file gives back its pages, so that
+    /// the copy does not hold the file resident twice).
+    public func append(name: String, shape: [Int], format: FloatFormat, bytes: UnsafeRawBufferPointer,
+                       copied: ((UnsafeRawBufferPointer) -> Void)? = nil) {
         let width = format.bitWidth / 8
         let count = bytes.count / width
         let memory = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 8), alignment: 64)
-        if let source = bytes.baseAddress, bytes.count > 0 { memory.copyMemory(from: source, byteCount: bytes.count) }
+        if let source = bytes.baseAddress, bytes.count > 0 {
+            let piece = 16 << 20
+            for offset in stride(from: 0, to: bytes.count, by: piece) {
+                let n = min(piece, bytes.count - offset)
+                (memory + offset).copyMemory(from: source + offset, byteCount: n)
+                copied?(UnsafeRawBufferPointer(start: source + offset, count: n))
+            }
+        }
         allocations.append(memory)
         switch format {
         case .float16: tensors.append(GradientTensor(name: name, shape: shape, UnsafeMutableBufferPointer(start: memory.assumingMemoryBound(to: Float16.self), count: count)))

@@ -98,3 +98,47 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: recent) && FileManager.default.fileExists(atPath: held))
     }
 }
+
+/// Memory a command keeps (issue 15, item 3): `norm` and `check` give back the pages of the mapped file as they
+/// read them, and `clip` holds one copy of the gradients, not the copy and the mapped file.
+@Suite(.serialized) struct ResidencyTests {
+    /// Runs the lab with `arguments`; its exit status and peak resident set in bytes, the kernel's VmHWM of the
+    /// child read every millisecond until it exits. (wait4's ru_maxrss cannot serve: a child spawned from this
+    /// process inherits this process's high-water mark across exec, and the test process is large.) Growth that
+    /// lasts a millisecond is seen; touching the 256 MiB these tests read takes tens of them.
+    static func peakResident(_ arguments: [String]) throws -> (status: Int32, bytes: Int) {
+        let argv = ([CLI.executable.path] + arguments).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd in [Int32(1), 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0) }
+        var pid = pid_t()
+        #expect(posix_spawn(&pid, CLI.executable.path, &actions, nil, argv, environ) == 0)
+        var status: Int32 = 0, peak = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+               let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") {
+                peak = max(peak, kb * 1024)
+            }
+            usleep(1000)
+        }
+        return ((status >> 8) & 0xff, peak)
+    }
+
+    @Test func normAndCheckKeepAWindowOfTheFileResident() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try DebrisTests.bigInput(in: dir)  // 256 MiB of Float32
+        let size = 256 << 20
+        // sqrt(2^26 · 1.5²) = 12288 exactly.
+        for args in [["norm", input, "--algorithms", "none"], ["check", input, "--expect", "12288"]] {
+            let (status, peak) = try Self.peakResident(args)
+            #expect(status == 0 && peak > 0 && peak < size / 4, "\(args[0]): exit \(status), peak \(peak >> 20) MiB of a \(size >> 20) MiB file")
+        }
+        // clip reads the file twice (norm, then the scaled copy) and writes a file of the same size.
+        let (status, peak) = try Self.peakResident(["clip", input, "--max-norm", "1", "--out", dir.appendingPathComponent("c.safetensors").path])
+        #expect(status == 0 && Double(peak) > 0.9 * Double(size) && Double(peak) < 1.2 * Double(size), "clip: exit \(status), peak \(peak >> 20) MiB")
+    }
+}

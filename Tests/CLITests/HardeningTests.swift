@@ -48,6 +48,23 @@ import TestSupport
         #expect(clip.status == 0 && j["exact_norm"]?.numberValue == maxima.max() && j["clip_coef"]!.numberValue! > 0, "\(clip.stdout)")
     }
 
+    /// `norm --algorithms none`: the exact norms only, the same figures the full evaluation prints, and no algorithm.
+    @Test func normOfTheExactNormsOnly() throws {
+        let file = CLI.fixture("reductions/example.safetensors")
+        let full = try JSONValue(parsing: try CLI.run(["norm", file, "--json"]).stdout)
+        let r = try CLI.run(["norm", file, "--algorithms", "none", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let exactOnly = try JSONValue(parsing: r.stdout)
+        let tensors = exactOnly["tensors"]!.arrayValue!
+        #expect(tensors.count == full["tensors"]!.arrayValue!.count && tensors.count >= 3)
+        for (a, b) in zip(tensors, full["tensors"]!.arrayValue!) {
+            #expect(a["exact"] == b["exact"] && a["exact_in_dtype"] == b["exact_in_dtype"] && a["algorithms"]?.objectValue?.isEmpty == true)
+        }
+        #expect(exactOnly["total"]?["exact"] == full["total"]?["exact"] && full["total"]?["exact"] != nil)
+        let bad = try CLI.run(["norm", file, "--algorithms", "none,naive"])
+        #expect(bad.status == 2 && bad.stderr.contains("'none' is not an algorithm"), "\(bad.stderr)")
+    }
+
     /// A negative number as a separate argument is the option's value, judged by the command's own check (exit 1 for a
     /// failed check, 2 with the real problem), never "missing value".
     @Test func negativeValuesAsSeparateArguments() throws {
