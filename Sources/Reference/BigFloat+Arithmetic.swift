@@ -27,6 +27,13 @@ extension BigFloat {
     public func squareRoot(precision: Int? = nil, rounding: RoundingMode = .toNearestOrEven) -> BigFloat {
         withUnsafeMPFR { a in BigFloat.make(precision: precision ?? self.precision) { _ = mpfr_sqrt($0, a, rounding.mpfr) } }
     }
+    /// e^self, erfc(self): MPFR's correctly rounded functions.
+    public func exp(precision: Int? = nil, rounding: RoundingMode = .toNearestOrEven) -> BigFloat {
+        withUnsafeMPFR { a in BigFloat.make(precision: precision ?? self.precision) { _ = mpfr_exp($0, a, rounding.mpfr) } }
+    }
+    public func erfc(precision: Int? = nil, rounding: RoundingMode = .toNearestOrEven) -> BigFloat {
+        withUnsafeMPFR { a in BigFloat.make(precision: precision ?? self.precision) { _ = mpfr_erfc($0, a, rounding.mpfr) } }
+    }
     /// self * b + c with one rounding.
     public func fma(_ b: BigFloat, _ c: BigFloat, precision: Int? = nil, rounding: RoundingMode = .toNearestOrEven) -> BigFloat {
         let p = precision ?? Swift.max(self.precision, b.precision, c.precision)

@@ -33,8 +33,9 @@ public enum UnaryFunction: String, Sendable, CaseIterable {
         case .neg: return -x
         // NaN passes through, as in PyTorch (clamp_min): the lab must not hide a NaN.
         case .relu: return x < 0 ? 0 : x
-        // GELU with the exact normal CDF (PyTorch's default, approximate="none"): x Φ(x).
-        case .gelu: return x * normalCDF(x)
+        // GELU with the exact normal CDF (PyTorch's default, approximate="none"): x Φ(x), the vector code for
+        // Float (VectorMath.gelu) in every lane, so that a value gets the same bits wherever it sits.
+        case .gelu: return C.gelu(x)
         case .tanh: return C.tanh(x)
         // Split by sign so that exp never overflows.
         case .sigmoid:
@@ -52,7 +53,7 @@ public enum UnaryFunction: String, Sendable, CaseIterable {
         switch self {
         case .neg: return -1
         case .relu: return x > 0 ? 1 : 0
-        case .gelu: return normalCDF(x) + x * C.exp(-x * x / 2) * C(0.3989422804014327)
+        case .gelu: return C.geluDerivative(x)
         case .tanh: return 1 - y * y
         case .sigmoid: return y * (1 - y)
         case .exp: return y
@@ -62,8 +63,8 @@ public enum UnaryFunction: String, Sendable, CaseIterable {
     }
 }
 
-/// Φ(x) = erfc(-x/√2)/2: erfc keeps the left tail accurate, where 1 + erf(x/√2) would cancel.
-@inlinable func normalCDF<C: ComputeScalar>(_ x: C) -> C {
+/// Φ(x) = erfc(-x/√2)/2: erfc keeps the left tail accurate, where 1 + erf(x/√2) would cancel (libm, for Double).
+@inlinable public func normalCDF<C: ComputeScalar>(_ x: C) -> C {
     C.erfc(-x * C(0.7071067811865476)) / 2
 }
 
@@ -92,6 +93,8 @@ struct UnaryKernel: TypedKernel {
             while i + 8 <= n { T.store8(T.Compute.sigmoid8(T.load8(x + i)), y + i); i += 8 }
         case .exp:
             while i + 8 <= n { T.store8(T.Compute.exp8(T.load8(x + i)), y + i); i += 8 }
+        case .gelu:
+            while i + 8 <= n { T.store8(T.Compute.gelu8(T.load8(x + i)), y + i); i += 8 }
         default:
             break
         }
@@ -127,6 +130,8 @@ struct UnaryBackwardKernel: TypedKernel {
             while i + 8 <= n { let yv = T.load8(y + i); T.store8(T.load8(dx + i) + T.load8(dy + i) * (yv * (1 - yv)), dx + i); i += 8 }
         case .exp:
             while i + 8 <= n { T.store8(T.load8(dx + i) + T.load8(dy + i) * T.load8(y + i), dx + i); i += 8 }
+        case .gelu:
+            while i + 8 <= n { T.store8(T.load8(dx + i) + T.load8(dy + i) * T.Compute.geluDerivative8(T.load8(x + i)), dx + i); i += 8 }
         default:
             break
         }

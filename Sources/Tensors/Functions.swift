@@ -39,26 +39,39 @@ struct SoftmaxKernel: TypedKernel {
     let x: UnsafeRawPointer, y: UnsafeMutableRawPointer, rows: Int, width: Int, log: Bool
     func run<T: TensorScalar>(_: T.Type) {
         let x = x.assumingMemoryBound(to: T.self), y = y.assumingMemoryBound(to: T.self)
-        for r in 0..<rows {
-            let xr = x + r * width, yr = y + r * width
-            let (m, total) = softmaxStatistics(xr, width)
-            if log {
-                let logTotal = T.Compute.log(total)
-                for j in 0..<width { yr[j] = T(compute: xr[j].compute - m - logTotal) }
-            } else {
-                for j in 0..<width { yr[j] = T(compute: T.Compute.exp(xr[j].compute - m) / total) }
+        withUnsafeTemporaryAllocation(of: T.Compute.self, capacity: max(width, 1)) { exps in
+            for r in 0..<rows {
+                let xr = x + r * width, yr = y + r * width
+                let (m, total) = softmaxRow(xr, width, exps.baseAddress!)
+                if log {
+                    let logTotal = T.Compute.log(total)
+                    for j in 0..<width { yr[j] = T(compute: xr[j].compute - m - logTotal) }
+                } else {
+                    for j in 0..<width { yr[j] = T(compute: exps[j] / total) }
+                }
             }
         }
     }
 }
 
-/// max of a row and Σ exp(x - max) in pairwise order. A row of -inf only gives max -inf (and NaNs downstream,
-/// as in PyTorch).
-@inline(__always) func softmaxStatistics<T: TensorScalar>(_ xr: UnsafePointer<T>, _ width: Int) -> (T.Compute, T.Compute) {
+/// max of a row, e_j = exp(x_j - max) into `exps`, and Σ e_j in pairwise order. The exponentials are computed
+/// eight lanes at a time (`exp8`: the vector code for Float, libm for Double), the last few through the same
+/// function, so that a value gets the same bits wherever it sits in the row. A row of -inf only gives max -inf
+/// (and NaNs downstream, as in PyTorch).
+@inline(__always) func softmaxRow<T: TensorScalar>(_ xr: UnsafePointer<T>, _ width: Int, _ exps: UnsafeMutablePointer<T.Compute>) -> (T.Compute, T.Compute) {
     var m = -T.Compute.infinity
     for j in 0..<width { m = Swift.max(m, xr[j].compute) }
-    let total = pairwiseSum(0, width) { T.Compute.exp(xr[$0].compute - m) }
-    return (m, total)
+    let mv = SIMD8<T.Compute>(repeating: m)
+    var j = 0
+    while j + 8 <= width {
+        UnsafeMutableRawPointer(exps + j).storeBytes(of: T.Compute.exp8(T.load8(xr + j) - mv), as: SIMD8<T.Compute>.self)
+        j += 8
+    }
+    while j < width {
+        exps[j] = T.Compute.exp8(SIMD8(repeating: xr[j].compute - m))[0]
+        j += 1
+    }
+    return (m, pairwiseSum(0, width) { exps[$0] })
 }
 
 /// dx += softmax backward: y ⊙ (dy - Σ dy ⊙ y) for softmax, dy - exp(y) Σ dy for log-softmax; y is the output.
@@ -115,22 +128,26 @@ struct CrossEntropyKernel: TypedKernel {
         let x = x.assumingMemoryBound(to: T.self)
         if let dx = dx?.assumingMemoryBound(to: T.self) {
             let s = T.Compute(scale / Double(max(rows, 1)))
-            for r in 0..<rows {
-                let xr = x + r * width, dr = dx + r * width
-                let (m, total) = softmaxStatistics(xr, width)
-                let t = Int(targets[r])
-                for j in 0..<width {
-                    let p = T.Compute.exp(xr[j].compute - m) / total
-                    dr[j] = T(compute: dr[j].compute + s * (p - (j == t ? 1 : 0)))
+            withUnsafeTemporaryAllocation(of: T.Compute.self, capacity: max(width, 1)) { exps in
+                for r in 0..<rows {
+                    let xr = x + r * width, dr = dx + r * width
+                    let (_, total) = softmaxRow(xr, width, exps.baseAddress!)
+                    let t = Int(targets[r])
+                    for j in 0..<width {
+                        let p = exps[j] / total
+                        dr[j] = T(compute: dr[j].compute + s * (p - (j == t ? 1 : 0)))
+                    }
                 }
             }
         } else {
-            let total = pairwiseSum(0, rows) { r -> T.Compute in
-                let xr = x + r * width
-                let (m, total) = softmaxStatistics(xr, width)
-                let t = Int(targets[r])
-                precondition(t >= 0 && t < width, "target \(t) outside 0..<\(width)")
-                return m + T.Compute.log(total) - xr[t].compute
+            let total = withUnsafeTemporaryAllocation(of: T.Compute.self, capacity: max(width, 1)) { exps in
+                pairwiseSum(0, rows) { r -> T.Compute in
+                    let xr = x + r * width
+                    let (m, total) = softmaxRow(xr, width, exps.baseAddress!)
+                    let t = Int(targets[r])
+                    precondition(t >= 0 && t < width, "target \(t) outside 0..<\(width)")
+                    return m + T.Compute.log(total) - xr[t].compute
+                }
             }
             loss.pointee = Double(total) / Double(max(rows, 1))
         }

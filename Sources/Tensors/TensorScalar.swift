@@ -65,6 +65,11 @@ public protocol ComputeScalar: AccumulatorScalar & SIMDScalar & Sendable & Codab
     static func exp8(_ v: SIMD8<Self>) -> SIMD8<Self>
     static func tanh8(_ v: SIMD8<Self>) -> SIMD8<Self>
     static func sigmoid8(_ v: SIMD8<Self>) -> SIMD8<Self>
+    /// GELU and its derivative on eight lanes and on one (vectorized for Float; see `VectorMath.gelu`).
+    static func gelu8(_ v: SIMD8<Self>) -> SIMD8<Self>
+    static func geluDerivative8(_ v: SIMD8<Self>) -> SIMD8<Self>
+    static func gelu(_ x: Self) -> Self
+    static func geluDerivative(_ x: Self) -> Self
 }
 
 // The selects are written once per concrete type: there they compile to one vmaxps or vcmpps + vandps, while
@@ -82,6 +87,10 @@ extension Float: ComputeScalar {
     @inlinable @inline(__always) public static func exp8(_ v: SIMD8<Float>) -> SIMD8<Float> { VectorMath.exp(v) }
     @inlinable @inline(__always) public static func tanh8(_ v: SIMD8<Float>) -> SIMD8<Float> { VectorMath.tanh(v) }
     @inlinable @inline(__always) public static func sigmoid8(_ v: SIMD8<Float>) -> SIMD8<Float> { VectorMath.sigmoid(v) }
+    @inlinable @inline(__always) public static func gelu8(_ v: SIMD8<Float>) -> SIMD8<Float> { VectorMath.gelu(v) }
+    @inlinable @inline(__always) public static func geluDerivative8(_ v: SIMD8<Float>) -> SIMD8<Float> { VectorMath.geluDerivative(v) }
+    @inlinable public static func gelu(_ x: Float) -> Float { VectorMath.gelu(SIMD8(repeating: x))[0] }
+    @inlinable public static func geluDerivative(_ x: Float) -> Float { VectorMath.geluDerivative(SIMD8(repeating: x))[0] }
 }
 
 extension Double: ComputeScalar {
@@ -96,6 +105,10 @@ extension Double: ComputeScalar {
     @inlinable public static func exp8(_ v: SIMD8<Double>) -> SIMD8<Double> { lanes(v) { Glibc.exp($0) } }
     @inlinable public static func tanh8(_ v: SIMD8<Double>) -> SIMD8<Double> { lanes(v) { Glibc.tanh($0) } }
     @inlinable public static func sigmoid8(_ v: SIMD8<Double>) -> SIMD8<Double> { lanes(v) { UnaryFunction.sigmoid.value($0) } }
+    @inlinable public static func gelu8(_ v: SIMD8<Double>) -> SIMD8<Double> { lanes(v) { gelu($0) } }
+    @inlinable public static func geluDerivative8(_ v: SIMD8<Double>) -> SIMD8<Double> { lanes(v) { geluDerivative($0) } }
+    @inlinable public static func gelu(_ x: Double) -> Double { x * normalCDF(x) }
+    @inlinable public static func geluDerivative(_ x: Double) -> Double { normalCDF(x) + x * Glibc.exp(-x * x / 2) * 0.3989422804014327 }
     @inlinable static func lanes(_ v: SIMD8<Double>, _ f: (Double) -> Double) -> SIMD8<Double> {
         var out = v
         for l in 0..<8 { out[l] = f(v[l]) }
