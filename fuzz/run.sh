@@ -10,8 +10,8 @@ mode="" seconds=0 runs=-1
 while [ $# -gt 0 ]; do
     case "$1" in
         --replay) mode=replay; shift ;;
-        --time) mode=fuzz; seconds="$2"; shift 2 ;;
-        --runs) runs="$2"; shift 2 ;;
+        --time) mode=fuzz; seconds="${2:?--time needs a number of seconds}"; shift 2 ;;
+        --runs) runs="${2:?--runs needs a number of executions}"; shift 2 ;;
         *) break ;;
     esac
 done

@@ -35,6 +35,9 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("tolerance-ulps"), help: "Allowed distance in ulps of --format.")
     var toleranceUlps = 0.0
 
+    @Option(help: "Threads: SLURM_CPUS_PER_TASK when set, else one per core.")
+    var threads = Parallel.defaultThreads
+
     @Option(help: "The format the kernel's result is in: f16, bf16, f32, f64 (or another of their names), or auto: each tensor's own dtype (the total norm: torch's promotion of the tensors' dtypes).")
     var format = "f64"
 
@@ -42,6 +45,7 @@ struct CheckCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        try Vocabulary.checkThreads(threads)
         _ = try parseOrder(ord)
         guard toleranceUlps.isFinite && toleranceUlps >= 0 else {
             throw ValidationError("--tolerance-ulps must be a finite number >= 0")
@@ -77,7 +81,8 @@ struct CheckCommand: ParsableCommand {
         let results = wanted.map { w -> NormCheck in
             let buffers = w.tensors.map { inputs.tensors[$0].buffer }
             let target = fixed ?? TorchClipping.promoted(buffers.map(\.format))
-            let exact = FastExactNorm.norms(of: buffers, order: order, formats: [target], release: inputs.release(tensors: w.tensors)).values[0]
+            let exact = FastExactNorm.norms(of: buffers, order: order, formats: [target], threads: threads,
+                                                release: inputs.release(tensors: w.tensors)).values[0]
             return NormCheck(name: w.name, expected: w.expected, exact: exact, format: target, tolerance: toleranceUlps)
         }
         let formatName = fixed?.shortName ?? "auto"

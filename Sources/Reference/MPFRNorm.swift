@@ -42,6 +42,8 @@ public enum MPFRNorm {
 
     /// Working precisions tried for a non-integer p before giving up on deciding the rounding.
     static let zivPrecisions = [96, 192, 384, 768, 1536, 3072, 6144, 12288]
+    /// Terms per MPFR scratch array of `zivNorm`.
+    static let zivChunk = 1 << 14
 
     /// (Σ|x|^p)^(1/p) for a p that is not a small integer, as m·(Σ(|x|/m)^p)^(1/p) with m = max|x|, so that the
     /// terms lie in [0, 1] and their sum S in [1, n] whatever p is: |x|^p itself leaves MPFR's exponent range
@@ -62,17 +64,24 @@ public enum MPFRNorm {
         for precision in zivPrecisions {
             func enclosure(_ rounding: RoundingMode) -> BigFloat {
                 let r = rounding.mpfr
-                let sum = MPFRArray.withTerms(count: values.count, precision: precision) { terms in
-                    largest.withUnsafeMPFR { mm in
-                        exponent.withUnsafeMPFR { e in
-                            for (i, x) in values.enumerated() {
-                                mpfr_set_d(terms[i], x.magnitude, MPFR_RNDN)  // exact: precision >= 53
-                                mpfr_div(terms[i], terms[i], mm, r)
-                                mpfr_pow(terms[i], terms[i], e, r)
+                // In chunks, so that memory stays bounded for any length: each chunk's sum and the sum of the chunk
+                // sums are rounded the same way, which keeps the bound one-sided.
+                var sum = BigFloat(0, precision: precision)
+                for start in stride(from: 0, to: values.count, by: zivChunk) {
+                    let chunk = values[start..<min(values.count, start + zivChunk)]
+                    let part = MPFRArray.withTerms(count: chunk.count, precision: precision) { terms in
+                        largest.withUnsafeMPFR { mm in
+                            exponent.withUnsafeMPFR { e in
+                                for (i, x) in chunk.enumerated() {
+                                    mpfr_set_d(terms[i], x.magnitude, MPFR_RNDN)  // exact: precision >= 53
+                                    mpfr_div(terms[i], terms[i], mm, r)
+                                    mpfr_pow(terms[i], terms[i], e, r)
+                                }
                             }
                         }
+                        return MPFRArray.sum(terms, precision: precision, rounding: rounding)
                     }
-                    return MPFRArray.sum(terms, precision: precision, rounding: rounding)
+                    sum = sum.adding(part, precision: precision, rounding: rounding)
                 }
                 // S >= 1, so S^(1/p) grows with 1/p: round 1/p the same way as the rest.
                 let inverse = BigFloat(1).divided(by: exponent, precision: precision, rounding: rounding)

@@ -24,7 +24,14 @@ public struct ScalerTrace: SmallInputFile, Equatable {
         func fail(_ message: String) -> TensorIOError { TensorIOError(path: path, message: message) }
         let json: JSONValue
         do { json = try JSONValue(parsing: bytes) } catch { throw fail("not JSON: \(error)") }
+        guard let members = json.objectValue else { throw fail("expected {\"overflow\": [true/false, ...]}") }
+        var keys = Set<String>()
+        for (key, _) in members {
+            guard keys.insert(key).inserted else { throw fail("the key \(quoted(key)) appears twice") }
+            guard key == "overflow" || key == "amax" else { throw fail("unknown key \(quoted(key)) (a trace has \"overflow\" and, for the amax scaler, \"amax\")") }
+        }
         guard let entries = json["overflow"]?.arrayValue else { throw fail("expected {\"overflow\": [true/false, ...]}") }
+        guard !entries.isEmpty else { throw fail("\"overflow\" is empty: a trace needs at least one step") }
         var flags = [Bool]()
         flags.reserveCapacity(entries.count)
         for (i, entry) in entries.enumerated() {
@@ -40,6 +47,8 @@ public struct ScalerTrace: SmallInputFile, Equatable {
             numbers.reserveCapacity(items.count)
             for (i, item) in items.enumerated() {
                 guard let d = item.numberValue else { throw fail("amax[\(i)] is not a number") }
+                // An amax is a largest magnitude: inf or NaN (an overflowed step) can be one, a negative number cannot.
+                guard !(d < 0) else { throw fail("amax[\(i)] is \(d); an amax is a magnitude, at least 0") }
                 numbers.append(d)
             }
             amax = numbers

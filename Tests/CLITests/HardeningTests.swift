@@ -65,6 +65,37 @@ import TestSupport
         #expect(bad.status == 2 && bad.stderr.contains("'none' is not an algorithm"), "\(bad.stderr)")
     }
 
+    /// Scaler traces are read as strictly as the other JSON inputs: a repeated or unknown key, an empty trace and a
+    /// negative amax are errors naming the file (exit 2); inf and NaN amax (an overflowed step) are data.
+    @Test func scalerTracesAreValidated() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cases: [(String, [String], String)] = [
+            (#"{"overflow": [true, false], "overflow": [false]}"#, ["--scaler", "torch"], "the key 'overflow' appears twice"),
+            (#"{"overflow": []}"#, ["--scaler", "torch"], "\"overflow\" is empty"),
+            (#"{"overflow": [false], "skip": 1}"#, ["--scaler", "torch"], "unknown key 'skip'"),
+            (#"{"overflow": [false, false], "amax": [-1, 1]}"#, ["--scaler", "amax"], "amax[0] is -1.0; an amax is a magnitude"),
+        ]
+        for (k, (text, args, message)) in cases.enumerated() {
+            let path = dir.appendingPathComponent("trace\(k).json").path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let r = try CLI.run(["scaler", "replay", path] + args)
+            r.expectUsageError(naming: path)
+            #expect(r.stderr.contains(message), "\(text): \(r.stderr)")
+        }
+        let path = dir.appendingPathComponent("ok.json").path
+        try #"{"overflow": [false, true], "amax": ["inf", "nan"]}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["scaler", "replay", path, "--scaler", "amax"]).status == 0)
+        // check takes --threads like the other commands that compute, and gives the same verdict on one thread.
+        let file = CLI.fixture("reductions/example.safetensors")
+        let exact = try JSONValue(parsing: try CLI.run(["norm", file, "--algorithms", "none", "--json"]).stdout)["total"]!["exact"]!.numberValue!
+        for threads in ["1", "2"] {
+            let r = try CLI.run(["check", file, "--expect", "\(exact)", "--threads", threads])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        #expect(try CLI.run(["check", file, "--expect", "1", "--threads", "0"]).stderr.contains("--threads must be between 1 and 256"))
+    }
+
     /// A negative number as a separate argument is the option's value, judged by the command's own check (exit 1 for a
     /// failed check, 2 with the real problem), never "missing value".
     @Test func negativeValuesAsSeparateArguments() throws {
