@@ -96,6 +96,27 @@ import TestSupport
         #expect(try CLI.run(["check", file, "--expect", "1", "--threads", "0"]).stderr.contains("--threads must be between 1 and 256"))
     }
 
+    /// The crashes of item 1, as the issue quoted them: a scale that reaches 0 in the replay and diff tables (170
+    /// overflows under torch, `--init-scale 1e-45`), and a negative expected value in `--expect-file` (a failed
+    /// check, exit 1, with its distance).
+    @Test func formerCrashesGiveTheirVerdicts() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trace = dir.appendingPathComponent("overflows.json").path
+        try "{\"overflow\": [\(Array(repeating: "true", count: 170).joined(separator: ", "))]}".write(toFile: trace, atomically: true, encoding: .utf8)
+        for args in [["replay", trace, "--scaler", "torch"], ["replay", trace, "--scaler", "torch", "--init-scale", "1e-45"], ["diff", trace]] {
+            let r = try CLI.run(["scaler"] + args)
+            #expect(r.status == 0 && r.stdout.contains("| 169 |") && r.stderr.isEmpty, "\(args): \(r.status) \(r.stderr)")
+        }
+        let replay = try CLI.run(["scaler", "replay", trace, "--scaler", "torch"])
+        // GradScaler keeps its scale in Float32: 65536 · 2^-170 is 0 there, and the table says so.
+        #expect(replay.stdout.contains("| 169 | yes | 0 | skipped |"), "the scale reaches 0: \(replay.stdout.suffix(300))")
+        let expectations = dir.appendingPathComponent("negative.json").path
+        try #"{"total": -5}"#.write(toFile: expectations, atomically: true, encoding: .utf8)
+        let check = try CLI.run(["check", CLI.fixture("reductions/example.safetensors"), "--expect-file", expectations])
+        #expect(check.status == 1 && check.stderr.contains("out of tolerance") && check.stdout.contains("FAIL"), "\(check.stderr)")
+    }
+
     /// A negative number as a separate argument is the option's value, judged by the command's own check (exit 1 for a
     /// failed check, 2 with the real problem), never "missing value".
     @Test func negativeValuesAsSeparateArguments() throws {
