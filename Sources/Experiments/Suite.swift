@@ -43,7 +43,7 @@ public struct SuiteSpec: Sendable {
             throw fail("the name \(name) must be letters, digits, '.', '_' or '-' (it names the results and report files)")
         }
         guard name.count <= 128 else { throw fail("the name is \(name.count) characters long; at most 128 (it names the results and report files)") }
-        if let key = Self.duplicateKey(root) { throw fail("the key \"\(key)\" appears twice in the same object") }
+        if let key = root.repeatedKey { throw fail("the key \"\(key)\" appears twice in the same object") }
         for (key, _) in root.objectValue ?? [] where !["name", "description", "blocks"].contains(key) { throw fail("unknown key \"\(key)\"") }
         self.name = name
         description = root["description"]?.stringValue ?? ""
@@ -51,18 +51,6 @@ public struct SuiteSpec: Sendable {
         self.blocks = try blocks.enumerated().map { k, b in try Self.block(b, fail: { fail("block \(k): \($0)") }) }
         var seen = Set<String>()
         for b in self.blocks where !seen.insert(b.name).inserted { throw fail("two blocks are named \(b.name)") }
-    }
-
-    /// The first key that appears twice in one object anywhere in `v` (JSON allows it; a suite file that does it
-    /// means one of the two by mistake).
-    static func duplicateKey(_ v: JSONValue) -> String? {
-        if let members = v.objectValue {
-            var seen = Set<String>()
-            for (key, _) in members where !seen.insert(key).inserted { return key }
-            for (_, value) in members { if let d = duplicateKey(value) { return d } }
-        }
-        for item in v.arrayValue ?? [] { if let d = duplicateKey(item) { return d } }
-        return nil
     }
 
     static func block(_ b: JSONValue, fail: (String) -> SuiteError) throws -> Block {

@@ -60,6 +60,7 @@ public enum MPFRNorm {
         guard let m = values.lazy.map(\.magnitude).max(), m > 0 else { return 0 }
         let largest = BigFloat(m)
         let exponent = BigFloat(p)
+        let severalNonzero = values.count(where: { $0 != 0 }) > 1
         var fallback = 0.0
         for precision in zivPrecisions {
             func enclosure(_ rounding: RoundingMode) -> BigFloat {
@@ -90,7 +91,7 @@ public enum MPFRNorm {
             }
             var low = enclosure(.down)
             let high = enclosure(.up)
-            if values.count(where: { $0 != 0 }) > 1, low == largest { low = largest.nextUp(precision: precision + 64) }
+            if severalNonzero, low == largest { low = largest.nextUp(precision: precision + 64) }
             let (a, b) = FormatEmulator.with(format) { ($0.round(low), $0.round(high)) }
             if a.bitPattern == b.bitPattern { return a }
             fallback = FormatEmulator.with(format) { $0.round(enclosure(.toNearestOrEven)) }

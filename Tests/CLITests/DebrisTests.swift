@@ -22,6 +22,20 @@ import TestSupport
         try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") }.sorted()
     }
 
+    /// Starts the lab with `arguments` (stdout and stderr to /dev/null) and returns its pid.
+    static func spawn(_ arguments: [String], attributes: UnsafePointer<posix_spawnattr_t>?) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd in [Int32(1), 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0) }
+        let argv = ([CLI.executable.path] + arguments).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, CLI.executable.path, &actions, attributes, argv, environ)
+        #expect(spawned == 0, "posix_spawn: \(spawned)")
+        return pid
+    }
+
     /// Starts `arguments` as a shell would (no blocked signals, default dispositions: the test runner's threads
     /// block SIGINT, SIGTERM and SIGHUP, and Foundation's Process passes that mask on), waits until its temporary
     /// output exists in `dir`, then sends `sig`. Returns the signal it died of, or nil and its exit status.
@@ -36,15 +50,7 @@ import TestSupport
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd in [Int32(1), 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0) }
-        let argv = ([CLI.executable.path] + arguments).map { strdup($0) } + [nil]
-        defer { for a in argv { free(a) } }
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, CLI.executable.path, &actions, &attributes, argv, environ)
-        #expect(spawned == 0)
+        let pid = try spawn(arguments, attributes: &attributes)
         let deadline = Date().addingTimeInterval(30)
         var status: Int32 = 0
         while try temporaryFiles(in: dir).isEmpty && waitpid(pid, &status, WNOHANG) == 0 && Date() < deadline { usleep(500) }
@@ -107,14 +113,7 @@ import TestSupport
     /// process inherits this process's high-water mark across exec, and the test process is large.) Growth that
     /// lasts a millisecond is seen; touching the 256 MiB these tests read takes tens of them.
     static func peakResident(_ arguments: [String]) throws -> (status: Int32, bytes: Int) {
-        let argv = ([CLI.executable.path] + arguments).map { strdup($0) } + [nil]
-        defer { for a in argv { free(a) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd in [Int32(1), 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0) }
-        var pid = pid_t()
-        #expect(posix_spawn(&pid, CLI.executable.path, &actions, nil, argv, environ) == 0)
+        let pid = try DebrisTests.spawn(arguments, attributes: nil)
         var status: Int32 = 0, peak = 0
         while waitpid(pid, &status, WNOHANG) == 0 {
             if let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
