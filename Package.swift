@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "ReferenceTests", dependencies: ["Base", "Formats", "Reference", "Results"], swiftSettings: cpuFlags),
         .testTarget(name: "ReductionsTests", dependencies: ["Base", "Formats", "Reference", "Reductions", "Results", "TensorIO", "TestSupport"], swiftSettings: cpuFlags),
         .testTarget(name: "TensorIOTests", dependencies: ["Base", "TensorIO", "Formats", "TestSupport"], swiftSettings: cpuFlags),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Formats", "Reference", "TestSupport"], swiftSettings: cpuFlags),
+        .testTarget(name: "TensorsTests", dependencies: ["Base", "Tensors", "Formats", "Reference", "TestSupport"], swiftSettings: cpuFlags),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Tensors", "Formats"], swiftSettings: cpuFlags),
         .testTarget(name: "TrainingTests", dependencies: ["Base", "TensorIO", "Training", "Experiments", "Autograd", "Tensors", "Formats", "MallocCounter", "PrecisionLab", "TestSupport"],
                     swiftSettings: cpuFlags),

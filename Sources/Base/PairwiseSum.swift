@@ -25,3 +25,29 @@ import Formats
         return pairwiseSum(start, half, t) + pairwiseSum(start + half, n - half, t)
     }
 }
+
+/// `pairwiseSum` with its eight interleaved accumulators as the lanes of one vector: the same additions in the
+/// same order, so the same bits, from eight terms at a time. `vector(i)` is terms i..<i+8, `term(i)` one term
+/// (below 8 terms and for the remainder of each block).
+@inlinable public func pairwiseSum<A: AccumulatorScalar & SIMDScalar>(_ start: Int, _ n: Int, vector: (Int) -> SIMD8<A>,
+                                                                      term: (Int) -> A) -> A {
+    if n < 8 {
+        var s: A = 0
+        for i in 0..<n { s += term(start + i) }
+        return s
+    } else if n <= 128 {
+        var r = vector(start)
+        var i = 8
+        while i < n - n % 8 {
+            r += vector(start + i)
+            i += 8
+        }
+        var s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n { s += term(start + i); i += 1 }
+        return s
+    } else {
+        var half = n / 2
+        half -= half % 8
+        return pairwiseSum(start, half, vector: vector, term: term) + pairwiseSum(start + half, n - half, vector: vector, term: term)
+    }
+}

@@ -71,11 +71,16 @@ public struct SendableBox<T>: @unchecked Sendable {
     @inlinable public init(_ value: T) { self.value = value }
 }
 
-/// Worker threads that wait on a condition variable for the next job. A job is the address of an existential
-/// on the caller's stack, valid for the duration of one `run`: it is published under the lock, and the
-/// workers call through it, claim parts and report done before the caller returns.
+/// Worker threads that spin briefly, then wait on a condition variable, for the next job. A job is the address
+/// of an existential on the caller's stack, valid for the duration of one `run`: the caller writes it and the
+/// part count, then publishes a new generation; the workers claim parts and report done before the caller
+/// returns. The generation is a sequence lock (odd while the caller writes), so that a worker that woke late
+/// never reads half of the next job. Spinning for `spinNanoseconds` after each job matters: a training step
+/// runs many products of tens of microseconds each, and a futex wake-up on a virtual machine costs as much as
+/// one of them (without it a second thread made the benchmark MLP step slower, not faster).
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool(workers: Parallel.defaultThreads - 1)
+    static let spinNanoseconds = 200_000
 
     private let workers: Int
     private var mutex = pthread_mutex_t()
@@ -83,12 +88,12 @@ final class WorkerPool: @unchecked Sendable {
     private var workDone = pthread_cond_t()
     /// Serializes callers; a caller that cannot take it runs its parts alone.
     private var callerMutex = pthread_mutex_t()
-    private var generation = 0
-    private var job: UnsafeRawPointer?
-    private var parts = 0
-    private var participants = 0
-    private var running = 0
-
+    /// Twice the number of jobs published, plus one while a job is being written.
+    private let generation = Atomic<Int>(0)
+    private let job = Atomic<Int>(0)
+    private let parts = Atomic<Int>(0)
+    private let participants = Atomic<Int>(0)
+    private let running = Atomic<Int>(0)
     private let next = Atomic<Int>(0)
     private var started = false
 
@@ -112,23 +117,38 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func publish(_ body: UnsafeRawPointer, parts: Int, helpers: Int) {
+        let g = generation.load(ordering: .relaxed)
         pthread_mutex_lock(&mutex)
-        job = body
-        self.parts = parts
+        generation.store(g + 1, ordering: .releasing)
+        job.store(Int(bitPattern: body), ordering: .relaxed)
+        self.parts.store(parts, ordering: .relaxed)
         next.store(0, ordering: .relaxed)
-        participants = min(workers, helpers)
-        running = participants
-        generation += 1
+        let n = min(workers, helpers)
+        participants.store(n, ordering: .relaxed)
+        running.store(n, ordering: .relaxed)
+        generation.store(g + 2, ordering: .releasing)
         pthread_cond_broadcast(&workReady)
         pthread_mutex_unlock(&mutex)
-        claimParts(body)
-        pthread_mutex_lock(&mutex)
-        while running > 0 { pthread_cond_wait(&workDone, &mutex) }
-        job = nil
-        pthread_mutex_unlock(&mutex)
+        claimParts(body, parts)
+        if !spin({ self.running.load(ordering: .acquiring) == 0 }) {
+            pthread_mutex_lock(&mutex)
+            while running.load(ordering: .acquiring) > 0 { pthread_cond_wait(&workDone, &mutex) }
+            pthread_mutex_unlock(&mutex)
+        }
     }
 
-    private func claimParts(_ job: UnsafeRawPointer) {
+    /// Polls `done` for up to `spinNanoseconds`; whether it became true.
+    private func spin(_ done: () -> Bool) -> Bool {
+        var start = timespec(), now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        while true {
+            for _ in 0..<64 where done() { return true }
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            if (now.tv_sec - start.tv_sec) * 1_000_000_000 + (now.tv_nsec - start.tv_nsec) > WorkerPool.spinNanoseconds { return done() }
+        }
+    }
+
+    private func claimParts(_ job: UnsafeRawPointer, _ parts: Int) {
         let body = job.assumingMemoryBound(to: (any ParallelJob).self)
         while true {
             let part = next.add(1, ordering: .relaxed).oldValue
@@ -152,30 +172,36 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Whether a job other than generation `seen` is completely written.
+    private func hasJob(after seen: Int) -> Bool {
+        let g = generation.load(ordering: .acquiring)
+        return g != seen && g & 1 == 0
+    }
+
     private func workerLoop(index: Int) {
         var seen = 0
         while true {
-            pthread_mutex_lock(&mutex)
-            while generation == seen { pthread_cond_wait(&workReady, &mutex) }
-            seen = generation
-            let takesPart = index < participants
-            pthread_mutex_unlock(&mutex)
-            if takesPart {
-                work()
+            let last = seen
+            if !spin({ self.hasJob(after: last) }) {
                 pthread_mutex_lock(&mutex)
-                running -= 1
-                if running == 0 { pthread_cond_signal(&workDone) }
+                while !hasJob(after: last) { pthread_cond_wait(&workReady, &mutex) }
                 pthread_mutex_unlock(&mutex)
             }
+            let g = generation.load(ordering: .acquiring)
+            let takesPart = index < participants.load(ordering: .relaxed)
+            let body = job.load(ordering: .relaxed), parts = parts.load(ordering: .relaxed)
+            // Written while we read (we woke after the job we saw had finished): read the next one again.
+            guard generation.load(ordering: .acquiring) == g else { continue }
+            seen = g
+            if takesPart, let pointer = UnsafeRawPointer(bitPattern: body) {
+                claimParts(pointer, parts)
+                if running.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                    pthread_mutex_lock(&mutex)
+                    pthread_cond_signal(&workDone)
+                    pthread_mutex_unlock(&mutex)
+                }
+            }
         }
-    }
-
-    /// Claims parts of the current job.
-    private func work() {
-        pthread_mutex_lock(&mutex)
-        let body = job
-        pthread_mutex_unlock(&mutex)
-        if let body { claimParts(body) }
     }
 }
 

@@ -101,17 +101,28 @@ struct BenchTrainCommand: ParsableCommand {
         vocabulary 64, context 32, width 64, 4 heads, 2 blocks, batch 16, cross-entropy. 16-bit formats store \
         everything in 16 bits and accumulate matrix products in Float. Times are medians of --repetitions runs \
         of --steps steps after a warm-up; GFLOP/s counts the matrix products' operations. \
-        bench/pytorch_mlp.py times the same MLP step in PyTorch, for comparison.
+        With --compare-pytorch bench/pytorch_models.py, the same steps are timed in PyTorch in the same invocation \
+        (model by model, the lab's runs then PyTorch's, with the same threads, steps and repetitions) and the table \
+        adds PyTorch's time and the lab's speed as a multiple of PyTorch's.
         """
     )
 
     @Option(help: "Models, comma-separated: mlp, rnn, transformer.")
     var models = "mlp,rnn,transformer"
 
+    @Option(name: .customLong("compare-pytorch"), help: ArgumentHelp("Time the same steps in PyTorch with this script (bench/pytorch_models.py).", valueName: "path"))
+    var pytorchScript: String?
+
+    @Option(help: "The Python interpreter for --compare-pytorch (looked up in PATH).")
+    var python = "python3"
+
     @OptionGroup var options: StepBenchOptions
 
     func validate() throws {
         _ = try parsedModels()
+        if let pytorchScript, !FileManager.default.isReadableFile(atPath: pytorchScript) {
+            throw ValidationError("--compare-pytorch: \(pytorchScript): no such readable file")
+        }
     }
 
     func parsedModels() throws -> [TrainingBenchmark.Model] {
@@ -125,29 +136,61 @@ struct BenchTrainCommand: ParsableCommand {
 
     func run() throws {
         var rows = [TrainingBenchmark.Row]()
+        // PyTorch's seconds per step, by model and format.
+        var pytorch = [TrainingBenchmark.Model: [ScalarKind: Double]]()
+        let kinds = try options.kinds()
         for model in try parsedModels() {
-            for kind in try options.kinds() {
+            for kind in kinds {
                 Terminal.progress("bench: \(model.rawValue) \(kind.rawValue)")
                 rows.append(TrainingBenchmark.run(model, kind, steps: options.steps, repetitions: options.repetitions, threads: options.threads))
             }
+            if let pytorchScript {
+                Terminal.progress("bench: \(model.rawValue) in PyTorch")
+                pytorch[model] = try PyTorchComparison.secondsPerStep(script: pytorchScript, python: python, model: model.rawValue, kinds: kinds,
+                                                                      threads: options.threads, steps: options.steps, repetitions: options.repetitions)
+            }
         }
         Terminal.endProgress()
+        print(pytorchScript == nil ? report(rows) : report(rows, pytorch: pytorch))
+    }
+
+    /// The table (or JSON) of the lab's rows.
+    func report(_ rows: [TrainingBenchmark.Row]) -> String {
         if options.json {
-            print(JSONValue.array(rows.map { row in
+            return JSONValue.array(rows.map { row in
                 .object([("model", .string(row.model.rawValue)), ("format", .string(row.kind.rawValue)),
                          ("steps_per_second", .double(row.stepsPerSecond)), ("gflops", .double(row.gflops))])
-            }).prettyText())
-        } else {
-            print("One training step (forward, backward, clip, SGD), \(options.threads) thread(s)\n")
-            var table = TextTable(header: ["model", "format", "ms/step", "steps/s", "GFLOP/s", "× f32 time"], numericColumns: [2, 3, 4, 5])
-            for row in rows {
-                let f32 = rows.first { $0.model == row.model && $0.kind == .float32 }
-                table.rows.append([row.model.rawValue, row.kind.rawValue, Figures.fixed(row.secondsPerStep * 1e3, 3),
-                                   Figures.fixed(row.stepsPerSecond, 0), Figures.fixed(row.gflops, 1),
-                                   f32.map { Figures.fixed(row.secondsPerStep / $0.secondsPerStep, 2) } ?? "-"])
-            }
-            print(table.markdown)
+            }).prettyText()
         }
+        var table = TextTable(header: ["model", "format", "ms/step", "steps/s", "GFLOP/s", "× f32 time"], numericColumns: [2, 3, 4, 5])
+        for row in rows {
+            let f32 = rows.first { $0.model == row.model && $0.kind == .float32 }
+            table.rows.append([row.model.rawValue, row.kind.rawValue, Figures.fixed(row.secondsPerStep * 1e3, 3),
+                               Figures.fixed(row.stepsPerSecond, 0), Figures.fixed(row.gflops, 1),
+                               f32.map { Figures.fixed(row.secondsPerStep / $0.secondsPerStep, 2) } ?? "-"])
+        }
+        return "One training step (forward, backward, clip, SGD), \(options.threads) thread(s)\n\n" + table.markdown
+    }
+
+    /// The table (or JSON) of the lab's rows beside PyTorch's: speed ratio = PyTorch's time ÷ the lab's.
+    func report(_ rows: [TrainingBenchmark.Row], pytorch: [TrainingBenchmark.Model: [ScalarKind: Double]]) -> String {
+        func theirs(_ row: TrainingBenchmark.Row) -> Double { pytorch[row.model]![row.kind]! }
+        if options.json {
+            return JSONValue.array(rows.map { row in
+                .object([("model", .string(row.model.rawValue)), ("format", .string(row.kind.rawValue)),
+                         ("steps_per_second", .double(row.stepsPerSecond)), ("gflops", .double(row.gflops)),
+                         ("pytorch_steps_per_second", .double(1 / theirs(row))), ("speed_vs_pytorch", .double(theirs(row) / row.secondsPerStep))])
+            }).prettyText()
+        }
+        var table = TextTable(header: ["model", "format", "lab ms/step", "PyTorch ms/step", "lab speed ÷ PyTorch", "lab × f32 time"],
+                              numericColumns: [2, 3, 4, 5])
+        for row in rows {
+            let f32 = rows.first { $0.model == row.model && $0.kind == .float32 }
+            table.rows.append([row.model.rawValue, row.kind.rawValue, Figures.fixed(row.secondsPerStep * 1e3, 3), Figures.fixed(theirs(row) * 1e3, 3),
+                               Figures.fixed(theirs(row) / row.secondsPerStep, 2),
+                               f32.map { Figures.fixed(row.secondsPerStep / $0.secondsPerStep, 2) } ?? "-"])
+        }
+        return "One training step (forward, backward, clip, SGD), \(options.threads) thread(s), beside PyTorch run by \(pytorchScript!)\n\n" + table.markdown
     }
 }
 

@@ -86,7 +86,9 @@ enum Main {
 
     static func fail(_ message: String, code: Int32, hint: String? = nil) -> Never {
         // Paths and tensor names come from the user's files: escape control characters to keep one line.
-        var line = "precision-lab: error: " + escapingControlCharacters(message.replacingOccurrences(of: "Error: ", with: ""))
+        // ArgumentParser's messages start with "Error: "; only that prefix goes (a quoted "ModuleNotFoundError: " stays).
+        let text = message.hasPrefix("Error: ") ? String(message.dropFirst("Error: ".count)) : message
+        var line = "precision-lab: error: " + escapingControlCharacters(text)
         if let hint { line += " (\(hint))" }
         Terminal.stderr(line)
         exit(code)

@@ -91,8 +91,13 @@ struct SoftmaxBackwardKernel: TypedKernel {
                 let total = pairwiseSum(0, width) { gr[$0].compute }
                 for j in 0..<width { dr[j] = T(compute: dr[j].compute + gr[j].compute - T.Compute.exp(yr[j].compute) * total) }
             } else {
-                let dot = pairwiseSum(0, width) { gr[$0].compute * yr[$0].compute }
-                for j in 0..<width { dr[j] = T(compute: dr[j].compute + yr[j].compute * (gr[j].compute - dot)) }
+                // Eight lanes at a time and the remainder lane by lane: the same operations, the same bits.
+                let dot = pairwiseSum(0, width, vector: { T.load8(gr + $0) * T.load8(yr + $0) }, term: { gr[$0].compute * yr[$0].compute })
+                let dv = SIMD8(repeating: dot), body = width - width % 8
+                for j in stride(from: 0, to: body, by: 8) {
+                    T.store8(T.load8(dr + j) + T.load8(yr + j) * (T.load8(gr + j) - dv), dr + j)
+                }
+                for j in body..<width { dr[j] = T(compute: dr[j].compute + yr[j].compute * (gr[j].compute - dot)) }
             }
         }
     }
@@ -210,6 +215,8 @@ public func layerNormBackward<S: TensorScalar>(_ x: Tensor<S>, gamma: Tensor<S>,
                                      rows: x.count / max(1, x.shape.last), width: x.shape.last, eps: eps))
 }
 
+/// Eight lanes at a time (`load8`/`store8`, F16C for Float16) and the remainder lane by lane, with the same
+/// operations in the same order on both paths, so the bits do not depend on the width.
 struct LayerNormKernel: TypedKernel {
     let x: UnsafeRawPointer, gamma: UnsafeRawPointer, beta: UnsafeRawPointer?, y: UnsafeMutableRawPointer?
     let dy: UnsafeRawPointer?, dx: UnsafeMutableRawPointer?, dgamma: UnsafeMutableRawPointer?, dbeta: UnsafeMutableRawPointer?
@@ -218,41 +225,71 @@ struct LayerNormKernel: TypedKernel {
     func run<T: TensorScalar>(_: T.Type) {
         let x = x.assumingMemoryBound(to: T.self), gamma = gamma.assumingMemoryBound(to: T.self)
         let n = T.Compute(Double(width)), e = T.Compute(eps)
+        let body = width - width % 8
         func statistics(_ xr: UnsafePointer<T>) -> (mean: T.Compute, rstd: T.Compute) {
-            let mean = pairwiseSum(0, width) { xr[$0].compute } / n
-            let variance = pairwiseSum(0, width) { let d = xr[$0].compute - mean; return d * d } / n
+            let mean = pairwiseSum(0, width, vector: { T.load8(xr + $0) }, term: { xr[$0].compute }) / n
+            let mv = SIMD8(repeating: mean)
+            let variance = pairwiseSum(0, width, vector: { let d = T.load8(xr + $0) - mv; return d * d },
+                                       term: { let d = xr[$0].compute - mean; return d * d }) / n
             return (mean, 1 / (variance + e).squareRoot())
         }
         if let y = y?.assumingMemoryBound(to: T.self), let beta = beta?.assumingMemoryBound(to: T.self) {
             for r in 0..<rows {
                 let xr = x + r * width, yr = y + r * width
                 let (mean, rstd) = statistics(xr)
-                for j in 0..<width { yr[j] = T(compute: (xr[j].compute - mean) * rstd * gamma[j].compute + beta[j].compute) }
+                let mv = SIMD8(repeating: mean), rv = SIMD8(repeating: rstd)
+                for j in stride(from: 0, to: body, by: 8) {
+                    T.store8((T.load8(xr + j) - mv) * rv * T.load8(gamma + j) + T.load8(beta + j), yr + j)
+                }
+                for j in body..<width { yr[j] = T(compute: (xr[j].compute - mean) * rstd * gamma[j].compute + beta[j].compute) }
             }
             return
         }
         guard let dy = dy?.assumingMemoryBound(to: T.self) else { return }
+        backward(x, gamma, dy, statistics)
+    }
+
+    /// dx += rstd (g - mean(g) - x̂ mean(g x̂)) with g = dy * gamma; dgamma += Σ_rows dy x̂, dbeta += Σ_rows dy.
+    private func backward<T: TensorScalar>(_ x: UnsafePointer<T>, _ gamma: UnsafePointer<T>, _ dy: UnsafePointer<T>,
+                                           _ statistics: (UnsafePointer<T>) -> (mean: T.Compute, rstd: T.Compute)) {
         let dx = dx?.assumingMemoryBound(to: T.self)
+        let n = T.Compute(Double(width)), body = width - width % 8
         // dgamma and dbeta sum over rows: accumulate in the compute format, add once at the end.
         Scratch.with { scratch in
             let acc = scratch.reserve(2 * width * MemoryLayout<T.Compute>.stride).bindMemory(to: T.Compute.self, capacity: 2 * width)
             acc.initialize(repeating: 0, count: 2 * width)
+            let raw = UnsafeMutableRawPointer(acc)
+            func accumulate(_ offset: Int, _ v: SIMD8<T.Compute>) {
+                let p = raw + offset * MemoryLayout<T.Compute>.stride
+                p.storeBytes(of: p.loadUnaligned(as: SIMD8<T.Compute>.self) + v, as: SIMD8<T.Compute>.self)
+            }
             for r in 0..<rows {
                 let xr = x + r * width, gr = dy + r * width
                 let (mean, rstd) = statistics(xr)
-                for j in 0..<width {
+                let mv = SIMD8(repeating: mean), rv = SIMD8(repeating: rstd)
+                for j in stride(from: 0, to: body, by: 8) {
+                    let g = T.load8(gr + j)
+                    accumulate(j, g * (T.load8(xr + j) - mv) * rv)
+                    accumulate(width + j, g)
+                }
+                for j in body..<width {
                     acc[j] += gr[j].compute * (xr[j].compute - mean) * rstd
                     acc[width + j] += gr[j].compute
                 }
-                if let dx {
-                    // dx = rstd (g - mean(g) - x̂ mean(g x̂)), g = dy * gamma.
-                    let meanG = pairwiseSum(0, width) { gr[$0].compute * gamma[$0].compute } / n
-                    let meanGX = pairwiseSum(0, width) { gr[$0].compute * gamma[$0].compute * (xr[$0].compute - mean) * rstd } / n
-                    let dr = dx + r * width
-                    for j in 0..<width {
-                        let xhat = (xr[j].compute - mean) * rstd
-                        dr[j] = T(compute: dr[j].compute + rstd * (gr[j].compute * gamma[j].compute - meanG - xhat * meanGX))
-                    }
+                guard let dx else { continue }
+                let meanG = pairwiseSum(0, width, vector: { T.load8(gr + $0) * T.load8(gamma + $0) },
+                                        term: { gr[$0].compute * gamma[$0].compute }) / n
+                let meanGX = pairwiseSum(0, width, vector: { T.load8(gr + $0) * T.load8(gamma + $0) * (T.load8(xr + $0) - mv) * rv },
+                                         term: { gr[$0].compute * gamma[$0].compute * (xr[$0].compute - mean) * rstd }) / n
+                let dr = dx + r * width
+                let gv = SIMD8(repeating: meanG), gxv = SIMD8(repeating: meanGX)
+                for j in stride(from: 0, to: body, by: 8) {
+                    let xhat = (T.load8(xr + j) - mv) * rv
+                    T.store8(T.load8(dr + j) + rv * (T.load8(gr + j) * T.load8(gamma + j) - gv - xhat * gxv), dr + j)
+                }
+                for j in body..<width {
+                    let xhat = (xr[j].compute - mean) * rstd
+                    dr[j] = T(compute: dr[j].compute + rstd * (gr[j].compute * gamma[j].compute - meanG - xhat * meanGX))
                 }
             }
             if let dgamma = dgamma?.assumingMemoryBound(to: T.self) {

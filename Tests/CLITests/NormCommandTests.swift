@@ -157,6 +157,37 @@ import Testing
         }
     }
 
+    /// `--compare-pytorch` runs the script with the lab's options and reads its rows; a stand-in script (sh, so
+    /// that the test needs no Python) prints known times, and the ratio is PyTorch's time over the lab's.
+    @Test func benchTrainComparesWithAScript() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let script = dir.appendingPathComponent("times.sh").path, failing = dir.appendingPathComponent("fails.sh").path
+        // The arguments must be the lab's: --json --models mlp --formats f32,f16 --threads 1 --steps 2 --repetitions 1.
+        try """
+        [ "$*" = "--json --models mlp --formats f32,f16 --threads 1 --steps 2 --repetitions 1" ] || { echo "arguments: $*" >&2; exit 3; }
+        echo '[{"model": "mlp", "format": "f32", "ms_per_step": 250}, {"model": "mlp", "format": "f16", "ms_per_step": 500}]'
+        """.write(toFile: script, atomically: true, encoding: .utf8)
+        try "echo 'ModuleNotFoundError: No module named torch' >&2; exit 1".write(toFile: failing, atomically: true, encoding: .utf8)
+        let base = ["bench", "train", "--models", "mlp", "--formats", "f32,f16", "--threads", "1", "--steps", "2", "--repetitions", "1", "--python", "sh"]
+        let r = try CLI.run(base + ["--compare-pytorch", script, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try Self.json(r.stdout).arrayValue)
+        #expect(rows.map { $0["format"]?.stringValue ?? "?" } == ["f32", "f16"])
+        for (row, theirs) in zip(rows, [0.25, 0.5]) {
+            let ours = 1 / (row["steps_per_second"]?.doubleValue ?? .nan)
+            #expect(row["pytorch_steps_per_second"]?.doubleValue == 1 / theirs)
+            #expect(abs((row["speed_vs_pytorch"]?.doubleValue ?? .nan) - theirs / ours) <= 1e-9 * theirs / ours)
+        }
+        let table = try CLI.run(base + ["--compare-pytorch", script])
+        #expect(table.status == 0 && table.stdout.contains("| mlp | f32 |") && table.stdout.contains("250.000"), "\(table.stdout)")
+        for (arguments, message) in [(["--compare-pytorch", failing], "exited with status 1: ModuleNotFoundError: No module named torch"),
+                                     (["--compare-pytorch", dir.appendingPathComponent("missing.py").path], "no such readable file")] {
+            let e = try CLI.run(base + arguments)
+            #expect(e.status == 2 && e.stdout.isEmpty && e.stderr.split(separator: "\n").count == 1 && e.stderr.contains(message), "\(e.stderr)")
+        }
+    }
+
     @Test func reportHasTheReductionsSection() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
