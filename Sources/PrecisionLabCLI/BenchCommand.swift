@@ -151,46 +151,32 @@ struct BenchTrainCommand: ParsableCommand {
             }
         }
         Terminal.endProgress()
-        print(pytorchScript == nil ? report(rows) : report(rows, pytorch: pytorch))
+        print(report(rows, pytorch: pytorchScript == nil ? nil : pytorch))
     }
 
-    /// The table (or JSON) of the lab's rows.
-    func report(_ rows: [TrainingBenchmark.Row]) -> String {
+    /// The table (or JSON) of the lab's rows, beside PyTorch's when it was timed: speed ratio = PyTorch's time ÷ the lab's.
+    func report(_ rows: [TrainingBenchmark.Row], pytorch: [TrainingBenchmark.Model: [ScalarKind: Double]]?) -> String {
+        func theirs(_ row: TrainingBenchmark.Row) -> Double? { pytorch.map { $0[row.model]![row.kind]! } }
         if options.json {
             return JSONValue.array(rows.map { row in
-                .object([("model", .string(row.model.rawValue)), ("format", .string(row.kind.rawValue)),
-                         ("steps_per_second", .double(row.stepsPerSecond)), ("gflops", .double(row.gflops))])
+                var fields: [(String, JSONValue)] = [("model", .string(row.model.rawValue)), ("format", .string(row.kind.rawValue)),
+                                                     ("steps_per_second", .double(row.stepsPerSecond)), ("gflops", .double(row.gflops))]
+                if let t = theirs(row) { fields += [("pytorch_steps_per_second", .double(1 / t)), ("speed_vs_pytorch", .double(t / row.secondsPerStep))] }
+                return .object(fields)
             }).prettyText()
         }
-        var table = TextTable(header: ["model", "format", "ms/step", "steps/s", "GFLOP/s", "× f32 time"], numericColumns: [2, 3, 4, 5])
+        var table = pytorch == nil
+            ? TextTable(header: ["model", "format", "ms/step", "steps/s", "GFLOP/s", "× f32 time"], numericColumns: [2, 3, 4, 5])
+            : TextTable(header: ["model", "format", "lab ms/step", "PyTorch ms/step", "lab speed ÷ PyTorch", "lab × f32 time"], numericColumns: [2, 3, 4, 5])
         for row in rows {
             let f32 = rows.first { $0.model == row.model && $0.kind == .float32 }
-            table.rows.append([row.model.rawValue, row.kind.rawValue, Figures.fixed(row.secondsPerStep * 1e3, 3),
-                               Figures.fixed(row.stepsPerSecond, 0), Figures.fixed(row.gflops, 1),
-                               f32.map { Figures.fixed(row.secondsPerStep / $0.secondsPerStep, 2) } ?? "-"])
+            let middle = theirs(row).map { [Figures.fixed($0 * 1e3, 3), Figures.fixed($0 / row.secondsPerStep, 2)] }
+                ?? [Figures.fixed(row.stepsPerSecond, 0), Figures.fixed(row.gflops, 1)]
+            table.rows.append([row.model.rawValue, row.kind.rawValue, Figures.fixed(row.secondsPerStep * 1e3, 3)] + middle
+                              + [f32.map { Figures.fixed(row.secondsPerStep / $0.secondsPerStep, 2) } ?? "-"])
         }
-        return "One training step (forward, backward, clip, SGD), \(options.threads) thread(s)\n\n" + table.markdown
-    }
-
-    /// The table (or JSON) of the lab's rows beside PyTorch's: speed ratio = PyTorch's time ÷ the lab's.
-    func report(_ rows: [TrainingBenchmark.Row], pytorch: [TrainingBenchmark.Model: [ScalarKind: Double]]) -> String {
-        func theirs(_ row: TrainingBenchmark.Row) -> Double { pytorch[row.model]![row.kind]! }
-        if options.json {
-            return JSONValue.array(rows.map { row in
-                .object([("model", .string(row.model.rawValue)), ("format", .string(row.kind.rawValue)),
-                         ("steps_per_second", .double(row.stepsPerSecond)), ("gflops", .double(row.gflops)),
-                         ("pytorch_steps_per_second", .double(1 / theirs(row))), ("speed_vs_pytorch", .double(theirs(row) / row.secondsPerStep))])
-            }).prettyText()
-        }
-        var table = TextTable(header: ["model", "format", "lab ms/step", "PyTorch ms/step", "lab speed ÷ PyTorch", "lab × f32 time"],
-                              numericColumns: [2, 3, 4, 5])
-        for row in rows {
-            let f32 = rows.first { $0.model == row.model && $0.kind == .float32 }
-            table.rows.append([row.model.rawValue, row.kind.rawValue, Figures.fixed(row.secondsPerStep * 1e3, 3), Figures.fixed(theirs(row) * 1e3, 3),
-                               Figures.fixed(theirs(row) / row.secondsPerStep, 2),
-                               f32.map { Figures.fixed(row.secondsPerStep / $0.secondsPerStep, 2) } ?? "-"])
-        }
-        return "One training step (forward, backward, clip, SGD), \(options.threads) thread(s), beside PyTorch run by \(pytorchScript!)\n\n" + table.markdown
+        let beside = pytorchScript.map { ", beside PyTorch run by \($0)" } ?? ""
+        return "One training step (forward, backward, clip, SGD), \(options.threads) thread(s)\(beside)\n\n" + table.markdown
     }
 }
 

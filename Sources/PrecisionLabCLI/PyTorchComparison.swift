@@ -8,10 +8,9 @@ enum PyTorchComparison {
     /// when it cannot be run, fails (its last line of stderr is quoted), or prints something else than its rows.
     static func secondsPerStep(script: String, python: String, model: String, kinds: [ScalarKind], threads: Int,
                                steps: Int, repetitions: Int) throws -> [ScalarKind: Double] {
-        let names = kinds.map(\.rawValue)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, script, "--json", "--models", model, "--formats", names.joined(separator: ","),
+        process.arguments = [python, script, "--json", "--models", model, "--formats", kinds.map(\.rawValue).joined(separator: ","),
                              "--threads", String(threads), "--steps", String(steps), "--repetitions", String(repetitions)]
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
@@ -32,11 +31,11 @@ enum PyTorchComparison {
             let last = String(decoding: errorText, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "no message"
             throw InputError(script, "\(python) exited with status \(process.terminationStatus): \(last)")
         }
-        return try parse(String(decoding: text, as: UTF8.self), script: script, model: model, expected: names)
+        return try parse(String(decoding: text, as: UTF8.self), script: script, model: model, expected: kinds)
     }
 
     /// [{"model", "format", "ms_per_step", ...}] → seconds per step by format; every expected format must be there.
-    static func parse(_ text: String, script: String, model: String, expected: [String]) throws -> [ScalarKind: Double] {
+    static func parse(_ text: String, script: String, model: String, expected: [ScalarKind]) throws -> [ScalarKind: Double] {
         guard let rows = (try? JSONValue(parsing: text))?.arrayValue else { throw InputError(script, "did not print a JSON array of rows") }
         var seconds = [ScalarKind: Double]()
         for row in rows {
@@ -47,8 +46,8 @@ enum PyTorchComparison {
             }
             seconds[kind] = ms / 1e3
         }
-        for name in expected where seconds[ScalarKind(rawValue: name)!] == nil {
-            throw InputError(script, "printed no \(model) \(name) row")
+        for kind in expected where seconds[kind] == nil {
+            throw InputError(script, "printed no \(model) \(kind.rawValue) row")
         }
         return seconds
     }

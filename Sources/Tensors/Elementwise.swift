@@ -163,6 +163,13 @@ struct AxpyKernel: TypedKernel {
         while i < n { y[i] = T(compute: y[i].compute + u[i].compute * v[i].compute); i += 1 }
     }
 
+    /// y += x (rounded once per element).
+    static func add<T: TensorScalar>(_: T.Type, _ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n { T.store8(T.load8(y + i) + T.load8(x + i), y + i); i += 8 }
+        while i < n { y[i] = T(compute: y[i].compute + x[i].compute); i += 1 }
+    }
+
     let x: UnsafeRawPointer, y: UnsafeMutableRawPointer, n: Int, alpha: Double, accumulate: Bool
     func run<T: TensorScalar>(_: T.Type) {
         let x = x.assumingMemoryBound(to: T.self), y = y.assumingMemoryBound(to: T.self)
@@ -172,8 +179,7 @@ struct AxpyKernel: TypedKernel {
             while i + 8 <= n { T.store8(av * T.load8(x + i), y + i); i += 8 }
             while i < n { y[i] = T(compute: a * x[i].compute); i += 1 }
         } else if alpha == 1 {
-            while i + 8 <= n { T.store8(T.load8(y + i) + T.load8(x + i), y + i); i += 8 }
-            while i < n { y[i] = T(compute: y[i].compute + x[i].compute); i += 1 }
+            Self.add(T.self, x, into: y, n)
         } else {
             while i + 8 <= n { T.store8(T.load8(y + i) + av * T.load8(x + i), y + i); i += 8 }
             while i < n { y[i] = T(compute: y[i].compute + a * x[i].compute); i += 1 }

@@ -30,13 +30,7 @@ struct GatherKernel: TypedKernel {
             if innerStride == 1 {
                 // Contiguous rows (every transpose that keeps the last axis): a copy, or eight lanes at a time.
                 let source = x + offset
-                if !accumulate {
-                    out.update(from: source, count: inner)
-                } else {
-                    let body = inner - inner % 8
-                    for j in stride(from: 0, to: body, by: 8) { T.store8(T.load8(out + j) + T.load8(source + j), out + j) }
-                    for j in body..<inner { out[j] = T(compute: out[j].compute + source[j].compute) }
-                }
+                if accumulate { AxpyKernel.add(T.self, source, into: out, inner) } else { out.update(from: source, count: inner) }
             } else if accumulate {
                 for j in 0..<inner { out[j] = T(compute: out[j].compute + x[offset + j * innerStride].compute) }
             } else {
