@@ -38,9 +38,11 @@ let package = Package(
         .target(name: "Results", dependencies: ["Formats", "Base"], swiftSettings: cpuFlags),
         .target(name: "Experiments", dependencies: ["Formats", "Base", "Reductions", "TensorIO", "Tensors", "Autograd", "Training", "Results"],
                 swiftSettings: cpuFlags),
+        // The kernel harness: adversarial cases with exact answers out, any kernel (command or C ABI) in, verdicts.
+        .target(name: "KernelHarness", dependencies: ["Formats", "Base", "Reference", "Reductions", "Results", "TensorIO"], swiftSettings: cpuFlags),
         .target(name: "Reports", dependencies: ["Formats", "Base", "Results"], swiftSettings: cpuFlags),
         .target(name: "PrecisionLab", dependencies: ["Formats", "Base", "Reference", "Reductions", "TensorIO", "Results", "Reports", "Tensors", "Autograd",
-                                                    "Training", "Experiments"], swiftSettings: cpuFlags),
+                                                    "Training", "Experiments", "KernelHarness"], swiftSettings: cpuFlags),
         .executableTarget(
             name: "PrecisionLabCLI",
             dependencies: [
@@ -64,6 +66,7 @@ let package = Package(
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Results", "Base", "Formats", "TestSupport"], swiftSettings: cpuFlags),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Formats", "Results", "Reports", "Training", "TensorIO", "TestSupport"], swiftSettings: cpuFlags),
+        .testTarget(name: "KernelHarnessTests", dependencies: ["KernelHarness", "Base", "Reference", "Results", "Formats", "TensorIO", "TestSupport"], swiftSettings: cpuFlags),
         // The layout of DESIGN.md checked against the manifest and the sources.
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["PrecisionLab", "PrecisionLabCLI", "TestSupport"], swiftSettings: cpuFlags),

@@ -41,6 +41,9 @@ public enum Figures {
         return fixed(x, digits)
     }
 
+    /// An error in ulps: whole numbers in full below 10^6 (0, 3, 7341), else three significant digits (2.77e16).
+    public static func ulps(_ u: Double) -> String { u.isFinite && u >= 1e6 ? figure(u) : constant(u) }
+
     /// `digits` digits after the point, rounded half away from zero (no exponent).
     public static func fixed(_ x: Double, _ digits: Int) -> String {
         if let text = nonFinite(x) { return text }

@@ -10,3 +10,4 @@
 @_exported import Autograd
 @_exported import Training
 @_exported import Experiments
+@_exported import KernelHarness

@@ -14,7 +14,7 @@ struct PrecisionLabCommand: ParsableCommand {
         """,
         version: PrecisionLabVersion.string,
         subcommands: [ReportCommand.self, FormatsCommand.self, CastCommand.self, NormCommand.self, CheckCommand.self, BenchCommand.self,
-                      ScalerCommand.self, ClipCommand.self, TrainCommand.self, SuiteCommand.self]
+                      ScalerCommand.self, ClipCommand.self, TrainCommand.self, SuiteCommand.self, KernelsCommand.self]
     )
 }
 

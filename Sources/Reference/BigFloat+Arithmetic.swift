@@ -31,6 +31,10 @@ extension BigFloat {
     public func exp(precision: Int? = nil, rounding: RoundingMode = .toNearestOrEven) -> BigFloat {
         withUnsafeMPFR { a in BigFloat.make(precision: precision ?? self.precision) { _ = mpfr_exp($0, a, rounding.mpfr) } }
     }
+    /// log(self), MPFR's correctly rounded natural logarithm.
+    public func log(precision: Int? = nil, rounding: RoundingMode = .toNearestOrEven) -> BigFloat {
+        withUnsafeMPFR { a in BigFloat.make(precision: precision ?? self.precision) { _ = mpfr_log($0, a, rounding.mpfr) } }
+    }
     public func erfc(precision: Int? = nil, rounding: RoundingMode = .toNearestOrEven) -> BigFloat {
         withUnsafeMPFR { a in BigFloat.make(precision: precision ?? self.precision) { _ = mpfr_erfc($0, a, rounding.mpfr) } }
     }

@@ -131,6 +131,14 @@ public final class FormatEmulator {
         return narrowed { finish(mpfr_check_range(r, t, MPFR_RNDN)) }
     }
 
+    /// a / b for BigFloats (in MPFR's default range), correctly rounded to the format (as `roundSquareRoot`).
+    public func roundQuotient(of a: BigFloat, by b: BigFloat) -> Double {
+        precondition(!closed, "a FormatEmulator was used outside its FormatEmulator.with scope")
+        let t = a.withUnsafeMPFR { x in b.withUnsafeMPFR { y in mpfr_div(r, x, y, MPFR_RNDN) } }
+        if shim_mpfr_nan_p(r) != 0 { return .nan }
+        return narrowed { finish(mpfr_check_range(r, t, MPFR_RNDN)) }
+    }
+
     /// The k-th root of a non-negative BigFloat, correctly rounded to the format (as `roundSquareRoot`).
     public func roundRoot(of value: BigFloat, degree k: Int) -> Double {
         precondition(k >= 1)

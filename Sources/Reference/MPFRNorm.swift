@@ -156,3 +156,49 @@ func exactSumPrecision(_ values: [Double], power k: Int) -> Int {
     }
     return k * (top - bottom) + 2 + (Int.bitWidth - values.count.leadingZeroBitCount)
 }
+
+extension ExactSum {
+    /// Σ x_i y_i exactly: each product is exact at 106 bits and `mpfr_sum` adds them with one rounding at a
+    /// precision that holds every bit. Non-finite products follow IEEE 754 (inf × 0 is NaN; infinities of both
+    /// signs give NaN).
+    public static func ofProducts(_ x: [Double], _ y: [Double]) -> BigFloat {
+        precondition(x.count == y.count, "dot of inputs of different lengths")
+        var finite = [(Double, Double)](), special = [Double]()
+        for (a, b) in zip(x, y) {
+            if a.isFinite && b.isFinite {
+                if a != 0 && b != 0 { finite.append((a, b)) }
+            } else {
+                special.append(a * b)
+            }
+        }
+        if !special.isEmpty { return of(special) }
+        guard !finite.isEmpty else { return BigFloat(0) }
+        var top = Int.min, bottom = Int.max
+        for (a, b) in finite {
+            let (ma, ea) = ExactAccumulator.decompose(a), (mb, eb) = ExactAccumulator.decompose(b)
+            top = max(top, ea + 64 - ma.leadingZeroBitCount + eb + 64 - mb.leadingZeroBitCount)
+            bottom = min(bottom, ea + ma.trailingZeroBitCount + eb + mb.trailingZeroBitCount)
+        }
+        let precision = top - bottom + 2 + (Int.bitWidth - finite.count.leadingZeroBitCount)
+        return MPFRArray.withTerms(count: finite.count, precision: 106) { terms in
+            for (i, (a, b)) in finite.enumerated() {
+                mpfr_set_d(terms[i], a, MPFR_RNDN)
+                mpfr_mul_d(terms[i], terms[i], b, MPFR_RNDN)
+            }
+            return MPFRArray.sum(terms, precision: precision, rounding: .toNearestOrEven)
+        }
+    }
+
+    /// Σ exp(x_i − m) for finite x_i ≤ m, every step rounded in `rounding` at `precision` bits (directed rounding
+    /// gives a lower or an upper bound: subtraction, exp and the sum are monotone).
+    static func shiftedExponentials(_ x: [Double], max m: Double, precision: Int, rounding: RoundingMode) -> BigFloat {
+        MPFRArray.withTerms(count: x.count, precision: precision) { terms in
+            for (i, v) in x.enumerated() {
+                mpfr_set_d(terms[i], v, MPFR_RNDN)  // exact: precision >= 53
+                mpfr_sub_d(terms[i], terms[i], m, rounding.mpfr)
+                mpfr_exp(terms[i], terms[i], rounding.mpfr)
+            }
+            return MPFRArray.sum(terms, precision: precision, rounding: rounding)
+        }
+    }
+}

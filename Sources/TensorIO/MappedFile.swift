@@ -10,10 +10,10 @@ import Darwin
 /// Caveat inherent to mmap: if another process truncates the file while it is mapped, touching the lost
 /// pages raises SIGBUS; TensorIO cannot defend against that, so do not rewrite files in place (TensorWriter
 /// never does: it renames a new file over the old one, which leaves existing maps intact).
-final class MappedFile {
-    let bytes: UnsafeRawBufferPointer
+public final class MappedFile {
+    public let bytes: UnsafeRawBufferPointer
 
-    init(path: String) throws(TensorIOError) {
+    public init(path: String) throws(TensorIOError) {
         // O_NONBLOCK so that opening a FIFO by mistake fails the regular-file check instead of hanging.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw TensorIOError(path: path, message: "cannot open: \(systemError())") }
