@@ -11,25 +11,35 @@ public enum KernelExport {
         public var reductions: [KernelReduction]
         public var formats: [FloatFormat]
         public var families: [KernelFamily]
+        /// Elements of each 1-D family's input (nil: the families' own lengths; `rows` and `lengths` keep theirs).
+        public var length: Int?
         public init(reductions: [KernelReduction] = KernelReduction.allCases, formats: [FloatFormat] = FloatFormat.arithmetic,
-                    families: [KernelFamily] = KernelFamily.allCases) {
+                    families: [KernelFamily] = KernelFamily.allCases, length: Int? = nil) {
             self.reductions = reductions
             self.formats = formats
             self.families = families
+            self.length = length
         }
     }
 
-    /// The cases of `selection` with their exact answers, without writing anything; `inputs` receives each input set.
-    public static func cases(_ selection: Selection, threads: Int = Parallel.defaultThreads,
-                             inputs: (KernelFamily.Input, String) throws -> [String: String] = { _, _ in [:] }) rethrows -> [KernelCase] {
+    /// Long: the cases of `selection` with their exact answers; `inputs` receives each input set (to write it) and
+    /// returns its .npy names. Inputs of `KernelStreaming.threshold` elements or more are reduced from their bytes
+    /// (from the file written under `directory`, memory-mapped, when given), the others from their values.
+    public static func cases(_ selection: Selection, threads: Int = Parallel.defaultThreads, directory: String? = nil,
+                             inputs: (KernelFamily.Input, String) throws -> [String: String] = { _, _ in [:] }) throws -> [KernelCase] {
         var cases = [KernelCase]()
         for format in selection.formats {
             for family in selection.families {
-                for input in family.inputs(format: format) {
+                for input in family.inputs(format: format, length: selection.length) {
                     let file = "\(input.label)-\(format.shortName).safetensors"
                     let npy = try inputs(input, file)
                     let rows = input.byRows ? input.shape[0] : 1, n = input.x.count / rows
-                    let reductions = selection.reductions
+                    var reductions = selection.reductions
+                    if n >= KernelStreaming.threshold {
+                        let streamed = try streamedCases(input, file: file, directory: directory, reductions: reductions, threads: threads)
+                        cases += streamed.map { expected in makeCase(expected.0, input, family, file, npy, [expected.1]) }
+                        reductions = reductions.filter { r in !streamed.contains { $0.0 == r } }
+                    }
                     // One job per (reduction, row): the references are independent, and the MPFR ones dominate.
                     let jobs = reductions.flatMap { r in (0..<rows).map { (r, $0) } }
                     let expected = SendableBox(UnsafeMutableBufferPointer<KernelExpected>.allocate(capacity: jobs.count))
@@ -39,12 +49,7 @@ public enum KernelExport {
                         (expected.value.baseAddress! + j).initialize(to: KernelReference.evaluate(reduction, x: x, y: y, format: format))
                     }
                     for (k, reduction) in reductions.enumerated() {
-                        cases.append(KernelCase(
-                            name: "\(reduction.rawValue).\(input.label).\(format.shortName)", reduction: reduction,
-                            family: family.rawValue, format: format, file: file,
-                            npy: npy.filter { reduction.inputNames.contains($0.key) }, inputs: reduction.inputNames,
-                            shape: input.shape, axis: input.byRows ? -1 : nil,
-                            expected: Array(expected.value[k * rows..<(k + 1) * rows])))
+                        cases.append(makeCase(reduction, input, family, file, npy, Array(expected.value[k * rows..<(k + 1) * rows])))
                     }
                     expected.value.deinitialize()
                     expected.value.deallocate()
@@ -54,9 +59,32 @@ public enum KernelExport {
         return cases
     }
 
+    static func makeCase(_ reduction: KernelReduction, _ input: KernelFamily.Input, _ family: KernelFamily, _ file: String,
+                       _ npy: [String: String], _ expected: [KernelExpected]) -> KernelCase {
+        KernelCase(name: "\(reduction.rawValue).\(input.label).\(input.format.shortName)", reduction: reduction,
+                   family: family.rawValue, format: input.format, file: file, npy: npy.filter { reduction.inputNames.contains($0.key) },
+                   inputs: reduction.inputNames, shape: input.shape, axis: input.byRows ? -1 : nil, expected: expected)
+    }
+
+    /// The references `KernelStreaming` computes for a long 1-D input, from the written file or from its bytes.
+    static func streamedCases(_ input: KernelFamily.Input, file: String, directory: String?, reductions: [KernelReduction],
+                              threads: Int) throws -> [(KernelReduction, KernelExpected)] {
+        func run(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer) -> [(KernelReduction, KernelExpected)] {
+            let bx = FloatBuffer(format: input.format, base: x, count: input.x.count), by = FloatBuffer(format: input.format, base: y, count: input.y.count)
+            return reductions.compactMap { r in KernelStreaming.evaluate(r, x: bx, y: by, format: input.format, threads: threads).map { (r, $0) } }
+        }
+        if let directory {
+            let mapped = try TensorFile(path: directory + "/" + file, format: .safetensors)
+            guard let x = mapped.tensor(named: "x")?.bytes.baseAddress, let y = mapped.tensor(named: "y")?.bytes.baseAddress else { return [] }
+            return run(x, y)
+        }
+        let (xb, yb) = (bytes(input.x, input.format), bytes(input.y, input.format))
+        return xb.withUnsafeBytes { x in yb.withUnsafeBytes { y in run(x.baseAddress!, y.baseAddress!) } }
+    }
+
     /// Writes the selection's input files and `manifest.json` into `directory` (which must exist); returns the manifest.
     public static func write(to directory: String, selection: Selection, npy: Bool, threads: Int = Parallel.defaultThreads) throws -> KernelManifest {
-        let cases = try cases(selection, threads: threads) { input, file in
+        let cases = try cases(selection, threads: threads, directory: directory) { input, file in
             try writeTensors(input, path: directory + "/" + file, format: .safetensors)
             guard npy, input.format.shortName != "bf16" else { return [:] }  // numpy has no bfloat16 dtype
             var names = [String: String]()

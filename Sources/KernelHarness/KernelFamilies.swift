@@ -56,8 +56,9 @@ public enum KernelFamily: String, CaseIterable, Sendable {
         public var label: String { variant.map { "\(family.rawValue)-\($0)" } ?? family.rawValue }
     }
 
-    /// The family's input sets in `format` (one, or one per length for `lengths`).
-    public func inputs(format: FloatFormat) -> [Input] {
+    /// The family's input sets in `format` (one, or one per length for `lengths`); `length` overrides the
+    /// element count of the 1-D families.
+    public func inputs(format: FloatFormat, length: Int? = nil) -> [Input] {
         let seed = UInt64(7919 * (KernelFamily.allCases.firstIndex(of: self)! + 1) + 101 * (FloatFormat.arithmetic.firstIndex(of: format) ?? 9))
         switch self {
         case .rows:
@@ -75,7 +76,7 @@ public enum KernelFamily: String, CaseIterable, Sendable {
                 return Input(family: self, variant: "n\(n)", format: format, x: x, y: y, shape: [n], byRows: false)
             }
         default:
-            let count = self == .withInfinity || self == .withNaN ? 1024 : KernelFamily.defaultCount
+            let count = length ?? (self == .withInfinity || self == .withNaN ? 1024 : KernelFamily.defaultCount)
             let (x, y) = values(count: count, format: format, seed: seed)
             return [Input(family: self, variant: nil, format: format, x: x, y: y, shape: [x.count], byRows: false)]
         }

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks, each against a baseline measured in the same run.",
-        subcommands: [BenchReductionsCommand.self, BenchTrainCommand.self, BenchGuardCommand.self]
+        subcommands: [BenchReductionsCommand.self, BenchTrainCommand.self, BenchGuardCommand.self, BenchKernelsCommand.self]
     )
 }
 

@@ -21,7 +21,11 @@ struct KernelSelectionOptions: ParsableArguments {
     @Option(help: "Families, comma-separated: \(KernelFamily.allCases.map(\.rawValue).joined(separator: ",")). Default: all.")
     var families: String?
 
+    @Option(help: "Elements of each 1-D family's input (default: the families' own, 1024-4096; rows and lengths keep theirs). Inputs of 2^20 elements or more are reduced streaming from the memory-mapped file.")
+    var length: Int?
+
     func selection() throws -> KernelExport.Selection {
+        if let length, !(1...(1 << 31)).contains(length) { throw ValidationError("--length must be between 1 and 2^31") }
         func list<T>(_ text: String?, _ flag: String, all: [T], _ parse: (String) -> T?) throws -> [T] {
             guard let text else { return all }
             let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -36,7 +40,7 @@ struct KernelSelectionOptions: ParsableArguments {
             formats: try list(formats, "--formats", all: FloatFormat.arithmetic) { name in
                 FloatFormat(named: name).flatMap { FloatFormat.arithmetic.contains($0) ? $0 : nil }
             },
-            families: try list(families, "--families", all: KernelFamily.allCases, KernelFamily.init(rawValue:)))
+            families: try list(families, "--families", all: KernelFamily.allCases, KernelFamily.init(rawValue:)), length: length)
     }
 }
 

@@ -135,9 +135,10 @@ struct KernelsTestCommand: ParsableCommand {
             throw InputError(error.description)
         }
         Terminal.endProgress()
-        let seconds = Double((ContinuousClock.now - started).components.attoseconds) * 1e-18 + Double((ContinuousClock.now - started).components.seconds)
+        let elapsed = (ContinuousClock.now - started).components
+        let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
         let kernel = command ?? "\(library!) \(symbol!)"
-        let run = KernelTestRun(kernel: kernel, tolerance: tolerance, repeats: `repeat`, casesDirectory: cases ?? "(the default cases)", results: results, seconds: seconds)
+        let run = KernelTestRun(kernel: kernel, tolerance: tolerance, repeats: `repeat`, casesDirectory: cases ?? "", results: results, seconds: seconds)
         try write(run)
         if !run.allPassed { throw CheckFailed(description: "\(run.failedCount) of \(run.results.count) kernel cases failed") }
     }

@@ -37,12 +37,13 @@ public enum KernelReference {
         }
     }
 
-    static func rounded(_ value: BigFloat, _ format: FloatFormat) -> KernelExpected {
+    /// An exact value correctly rounded to `format`, with its decimal text.
+    public static func rounded(_ value: BigFloat, _ format: FloatFormat) -> KernelExpected {
         KernelExpected(rounded: FormatEmulator.with(format) { $0.round(value) }, exact: decimal(value))
     }
 
     /// a / b with one rounding (b a positive integer).
-    static func quotient(_ a: BigFloat, _ b: BigFloat, _ format: FloatFormat) -> KernelExpected {
+    public static func quotient(_ a: BigFloat, _ b: BigFloat, _ format: FloatFormat) -> KernelExpected {
         guard a.isFinite else { return rounded(a, format) }
         let value = FormatEmulator.with(format) { $0.roundQuotient(of: a, by: b) }
         return KernelExpected(rounded: value, exact: decimal(a.divided(by: b, precision: 128)))
@@ -50,11 +51,15 @@ public enum KernelReference {
 
     static func decimal(_ value: BigFloat) -> String { value.formatted(digits: 30) }
 
-    /// (n·Σx² − (Σx)²) / (n·d): exact numerator (every operation at a precision that holds all its bits), one division.
     static func variance(_ x: [Double], unbiased: Bool, format: FloatFormat) -> KernelExpected {
-        let n = x.count
-        if x.contains(where: { !$0.isFinite }) || (unbiased && n < 2) || n == 0 { return rounded(.nan, format) }
-        let s = ExactSum.of(x), q = ExactNorm.reduction(x, order: .two)
+        if x.contains(where: { !$0.isFinite }) { return rounded(.nan, format) }
+        return variance(sum: ExactSum.of(x), squares: ExactNorm.reduction(x, order: .two), count: x.count, unbiased: unbiased, format: format)
+    }
+
+    /// (n·Q − S²) / (n·d) from the exact sum S and sum of squares Q of n finite values: exact numerator (every
+    /// operation at a precision that holds all its bits), one division. NaN for a non-finite S or Q, or d = 0.
+    public static func variance(sum s: BigFloat, squares q: BigFloat, count n: Int, unbiased: Bool, format: FloatFormat) -> KernelExpected {
+        if !s.isFinite || !q.isFinite || (unbiased && n < 2) || n == 0 { return rounded(.nan, format) }
         let nq = q.multiplied(by: BigFloat(Double(n)), precision: q.precision + 64)
         let s2 = s.multiplied(by: s, precision: 2 * s.precision)
         let numerator = nq.subtracting(s2, precision: exactDifferencePrecision(nq, s2))
@@ -64,7 +69,7 @@ public enum KernelReference {
     }
 
     /// A precision at which a − b is exact: from the higher leading bit to the lower last bit of either.
-    static func exactDifferencePrecision(_ a: BigFloat, _ b: BigFloat) -> Int {
+    public static func exactDifferencePrecision(_ a: BigFloat, _ b: BigFloat) -> Int {
         guard let ea = a.exponent else { return b.precision + 1 }
         guard let eb = b.exponent else { return a.precision + 1 }
         return max(ea, eb) - min(ea - a.precision, eb - b.precision) + 2

@@ -13,7 +13,7 @@ public enum KernelReport {
         out += TextTable(header: ["", ""], rows: [
             ["kernel", "`\(run.kernel)`"], ["tolerance", run.tolerance.description],
             ["runs per case", run.repeats == 1 ? "1" : "\(run.repeats) (results must be the same bits every time)"],
-            ["cases", "`\(run.casesDirectory)/manifest.json`"], ["time", "\(Figures.fixed(run.seconds, 1)) s"],
+            ["cases", run.casesDirectory.isEmpty ? "the default cases, exported for this run" : "`\(run.casesDirectory)/manifest.json`"], ["time", "\(Figures.fixed(run.seconds, 1)) s"],
         ]).markdown + "\n"
         out += "## Results by reduction and family\n\n"
         out += "Errors are steps between adjacent values of the case's format (ulps; 0: correctly rounded); a NaN or inf "
@@ -92,18 +92,18 @@ public enum KernelReport {
     /// The histogram as an SVG bar chart with the counts written on the bars.
     public static func histogramSVG(_ results: [KernelCaseResult]) -> String {
         let buckets = histogram(results)
-        let width = 60 * buckets.count + 80, height = 260, top = 30, bottom = 200
+        let width = 74 * buckets.count + 80, height = 260, top = 30, bottom = 200
         let largest = max(buckets.map(\.count).max() ?? 1, 1)
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"12\">\n"
         svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         svg += "<text x=\"\(width / 2)\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">Errors of the kernel's results in ulps (\(results.flatMap(\.ulps).count) results)</text>\n"
         for (i, b) in buckets.enumerated() {
             let h = Int((Double(b.count) / Double(largest) * Double(bottom - top)).rounded())
-            let x = 50 + 60 * i
+            let x = 50 + 74 * i
             let color = b.label == "0" ? "#2a9d8f" : b.label == "inf/NaN" ? "#d62828" : "#e9c46a"
-            svg += "<rect x=\"\(x)\" y=\"\(bottom - h)\" width=\"48\" height=\"\(h)\" fill=\"\(color)\"/>\n"
-            svg += "<text x=\"\(x + 24)\" y=\"\(bottom - h - 4)\" text-anchor=\"middle\">\(b.count)</text>\n"
-            svg += "<text x=\"\(x + 24)\" y=\"\(bottom + 16)\" text-anchor=\"middle\">\(escape(b.label))</text>\n"
+            svg += "<rect x=\"\(x)\" y=\"\(bottom - h)\" width=\"60\" height=\"\(h)\" fill=\"\(color)\"/>\n"
+            svg += "<text x=\"\(x + 30)\" y=\"\(bottom - h - 4)\" text-anchor=\"middle\">\(b.count)</text>\n"
+            svg += "<text x=\"\(x + 30)\" y=\"\(bottom + 16)\" text-anchor=\"middle\">\(escape(b.label))</text>\n"
         }
         svg += "<line x1=\"45\" y1=\"\(bottom)\" x2=\"\(width - 20)\" y2=\"\(bottom)\" stroke=\"black\"/>\n"
         svg += "<text x=\"\(width / 2)\" y=\"\(bottom + 40)\" text-anchor=\"middle\">error in ulps of the result's format</text>\n"

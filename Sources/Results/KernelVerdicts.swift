@@ -80,6 +80,7 @@ public struct KernelTestRun: Sendable {
     public var kernel: String
     public var tolerance: KernelTolerance
     public var repeats: Int
+    /// The case directory the user named; empty for the default cases exported for the run.
     public var casesDirectory: String
     public var results: [KernelCaseResult]
     public var seconds: Double

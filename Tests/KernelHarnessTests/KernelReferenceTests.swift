@@ -1,3 +1,4 @@
+import Base
 import Formats
 import KernelHarness
 import Reference
@@ -106,5 +107,31 @@ import Testing
         // Float16 overflow: 65519.99 stays finite, 65520 and more is inf.
         #expect(KernelReference.evaluate(.sum, x: [65504, 15.99], format: .float16).rounded == 65504)
         #expect(KernelReference.evaluate(.sum, x: [65504, 16], format: .float16).rounded == .infinity)
+    }
+}
+
+/// The streaming references of long inputs (from their bytes, in parallel chunks) give the same bits as the
+/// in-memory ones.
+@Suite struct KernelStreamingTests {
+    @Test(arguments: FloatFormat.arithmetic)
+    func streamingEqualsTheInMemoryReference(format: FloatFormat) {
+        let n = KernelStreaming.threshold + 3
+        for family in [KernelFamily.gradients, .cancellation, .mixedMagnitudes, .withInfinity, .offset] {
+            let input = family.inputs(format: format, length: n)[0]
+            let (xb, yb) = (KernelExport.bytes(input.x, format), KernelExport.bytes(input.y, format))
+            xb.withUnsafeBytes { x in yb.withUnsafeBytes { y in
+                let bx = FloatBuffer(format: format, base: x.baseAddress!, count: n), by = FloatBuffer(format: format, base: y.baseAddress!, count: n)
+                for r in KernelReduction.allCases {
+                    guard let streamed = KernelStreaming.evaluate(r, x: bx, y: by, format: format, threads: 2) else {
+                        #expect(r == .logsumexp || r == .softmaxDenominator)
+                        continue
+                    }
+                    let memory = KernelReference.evaluate(r, x: input.x, y: input.y, format: format)
+                    #expect(streamed.rounded.bitPattern == memory.rounded.bitPattern || (streamed.rounded.isNaN && memory.rounded.isNaN),
+                            "\(r.rawValue) of \(family.rawValue) \(format.shortName): \(streamed.rounded) != \(memory.rounded)")
+                    #expect(streamed.exact == memory.exact || [.norm1, .norm2, .sumsq].contains(r))
+                }
+            } }
+        }
     }
 }
