@@ -24,10 +24,19 @@ public enum KernelStreaming {
             }) { total.merge(part) }
             return total.value()
         }
+        let n = BigFloat(Double(x.count))
         switch r {
-        case .sum: return KernelReference.rounded(signed(false), format)
-        case .dot: return y == nil ? nil : KernelReference.rounded(signed(true), format)
-        case .mean: return KernelReference.quotient(signed(false), BigFloat(Double(x.count)), format)
+        case .sum, .dot, .mean:
+            if r == .dot && y == nil { return nil }
+            // One vectorized pass decides the rounding unless the exact value lies within its bound of a rounding
+            // boundary (or the data hold inf or NaN); then the exact sum. `exact` is then the Float64 rounding.
+            if let (low, high) = SignedEnclosure.of(x, r == .dot ? y : nil, threads: threads).interval() {
+                let ends = r == .mean ? (low.divided(by: n, precision: low.precision + 64, rounding: .down),
+                                         high.divided(by: n, precision: high.precision + 64, rounding: .up)) : (low, high)
+                if let value = decide(ends, format), let wide = decide(ends, .float64) { return KernelExpected(rounded: value, exact: Figures.exact(wide)) }
+            }
+            let exact = signed(r == .dot)
+            return r == .mean ? KernelReference.quotient(exact, n, format) : KernelReference.rounded(exact, format)
         case .sumsq, .norm1, .norm2:
             // The exact norm's own path: a compensated enclosure decides the rounding in one pass at memory speed, the
             // exact accumulator only when it cannot. `exact` is then the value correctly rounded to Float64.
@@ -43,10 +52,38 @@ public enum KernelStreaming {
         case .norminf:
             return KernelReference.rounded(BigFloat(largestMagnitude(x, threads: threads)), format)
         case .variance, .varianceUnbiased:
+            if let value = enclosedVariance(x, unbiased: r == .varianceUnbiased, format: format, threads: threads) { return value }
             let q = FastExactNorm.accumulator(x, squares: true, threads: threads).value()
             return KernelReference.variance(sum: signed(false), squares: q, count: x.count, unbiased: r == .varianceUnbiased, format: format)
         case .logsumexp, .softmaxDenominator: return nil
         }
+    }
+
+    /// The value both ends of an enclosure round to in `format`, if they agree.
+    static func decide(_ ends: (BigFloat, BigFloat), _ format: FloatFormat) -> Double? {
+        let (a, b) = FormatEmulator.with(format) { ($0.round(ends.0), $0.round(ends.1)) }
+        return a.bitPattern == b.bitPattern ? a : nil
+    }
+
+    /// (n·Q − S²)/(n·d) by interval arithmetic on the enclosures of S = Σx and Q = Σx² (every step rounded outward),
+    /// when both ends round alike in `format` and in Float64; nil otherwise (the caller computes it exactly).
+    static func enclosedVariance(_ x: FloatBuffer, unbiased: Bool, format: FloatFormat, threads: Int) -> KernelExpected? {
+        let n = x.count, d = unbiased ? n - 1 : n
+        guard d > 0, let (sLow, sHigh) = SignedEnclosure.of(x, nil, threads: threads).interval() else { return nil }
+        let q = FastExactNorm.enclosure(x, squares: true, threads: threads)
+        guard !q.sawNaN, !q.sawInfinity, q.bound.isFinite, q.partials.allSatisfy(\.isFinite) else { return nil }
+        let center = ExactSum.of(q.partials), p = center.precision + 64
+        let (qLow, qHigh) = (center.subtracting(BigFloat(q.bound), precision: p, rounding: .down), center.adding(BigFloat(q.bound), precision: p, rounding: .up))
+        let sp = max(sLow.precision, sHigh.precision) * 2 + 8
+        let squares = [sLow.multiplied(by: sLow, precision: sp, rounding: .down), sHigh.multiplied(by: sHigh, precision: sp, rounding: .down)]
+        let s2High = max(squares[0], squares[1]), s2Low = (sLow.isNegative != sHigh.isNegative) ? BigFloat(0) : min(squares[0], squares[1])
+        let nb = BigFloat(Double(n)), denominator = BigFloat(Double(n)).multiplied(by: BigFloat(Double(d)), precision: 128)
+        let wide = max(p, sp) + 128
+        let low = qLow.multiplied(by: nb, precision: wide, rounding: .down).subtracting(s2High.withPrecision(wide, rounding: .up), precision: wide, rounding: .down)
+        let high = qHigh.multiplied(by: nb, precision: wide, rounding: .up).subtracting(s2Low, precision: wide, rounding: .up)
+        let ends = ((low.isNegative ? BigFloat(0) : low).divided(by: denominator, precision: wide, rounding: .down), high.divided(by: denominator, precision: wide, rounding: .up))
+        guard let value = decide(ends, format), let f64 = decide(ends, .float64) else { return nil }
+        return KernelExpected(rounded: value, exact: Figures.exact(f64))
     }
 
     /// max |x| (NaN if any element is NaN) on the bit patterns: with the sign cleared, the order of the magnitudes
