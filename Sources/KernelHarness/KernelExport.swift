@@ -26,12 +26,14 @@ public enum KernelExport {
     /// returns its .npy names. Inputs of `KernelStreaming.threshold` elements or more are reduced from their bytes
     /// (from the file written under `directory`, memory-mapped, when given), the others from their values.
     public static func cases(_ selection: Selection, threads: Int = Parallel.defaultThreads, directory: String? = nil,
+                             progress: (String) -> Void = { _ in },
                              inputs: (KernelFamily.Input, String) throws -> [String: String] = { _, _ in [:] }) throws -> [KernelCase] {
         var cases = [KernelCase]()
         for format in selection.formats {
             for family in selection.families {
                 for input in family.inputs(format: format, length: selection.length) {
                     let file = "\(input.label)-\(format.shortName).safetensors"
+                    progress(file)
                     let npy = try inputs(input, file)
                     let rows = input.byRows ? input.shape[0] : 1, n = input.x.count / rows
                     var reductions = selection.reductions
@@ -83,8 +85,9 @@ public enum KernelExport {
     }
 
     /// Writes the selection's input files and `manifest.json` into `directory` (which must exist); returns the manifest.
-    public static func write(to directory: String, selection: Selection, npy: Bool, threads: Int = Parallel.defaultThreads) throws -> KernelManifest {
-        let cases = try cases(selection, threads: threads, directory: directory) { input, file in
+    public static func write(to directory: String, selection: Selection, npy: Bool, threads: Int = Parallel.defaultThreads,
+                             progress: (String) -> Void = { _ in }) throws -> KernelManifest {
+        let cases = try cases(selection, threads: threads, directory: directory, progress: progress) { input, file in
             try writeTensors(input, path: directory + "/" + file, format: .safetensors)
             guard npy, input.format.shortName != "bf16" else { return [:] }  // numpy has no bfloat16 dtype
             var names = [String: String]()

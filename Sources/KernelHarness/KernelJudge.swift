@@ -65,7 +65,9 @@ public enum KernelJudge {
             let limit = !v.isFinite || !ref.isFinite ? " (a NaN or inf matches only the same)"
                 : result.allowed.map { " ulps, allowed ±\(Figures.significant($0, 3))" } ?? " ulps, allowed \(tolerance.description)"
             let ulps = !v.isFinite || !ref.isFinite ? "" : ": " + Figures.ulps(result.ulps[first])
-            result.failure = "\(c.name): \(Figures.exact(values[first])) against \(Figures.exact(ref))\(at)\(ulps)\(limit)"
+            let shown = v.bitPattern == values[first].bitPattern || (v.isNaN && values[first].isNaN)
+                ? Figures.exact(v) : "\(Figures.exact(v)) (the kernel's \(Figures.exact(values[first])) rounded to \(c.format.shortName))"
+            result.failure = "\(c.name): \(shown) against \(Figures.exact(ref))\(at)\(ulps)\(limit)"
             return result
         }
         result.passed = true

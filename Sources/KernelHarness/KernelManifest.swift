@@ -61,10 +61,16 @@ public struct KernelManifest: Sendable {
         guard document["format"]?.stringValue == Self.formatName else {
             throw KernelHarnessError(path, "not a kernel case manifest (\"format\" is not \"\(Self.formatName)\")")
         }
+        guard document["version"]?.intValue == 1 else { throw KernelHarnessError(path, "has \"version\" \(document["version"]?.compactText ?? "missing"); this lab reads version 1") }
         guard let items = document["cases"]?.arrayValue else { throw KernelHarnessError(path, "has no \"cases\" array") }
         root = document["root"]?.stringValue ?? ""
         cases = []
-        for (i, item) in items.enumerated() { cases.append(try Self.parseCase(item, index: i, path: path)) }
+        var names = Set<String>()
+        for (i, item) in items.enumerated() {
+            let c = try Self.parseCase(item, index: i, path: path)
+            guard names.insert(c.name).inserted else { throw KernelHarnessError(path, "case \(c.name) appears twice (names must be unique: outputs are named after them)") }
+            cases.append(c)
+        }
     }
 
     /// Long: one case object, every field checked (a hand-edited manifest gets a message naming the case and field).
@@ -76,7 +82,8 @@ public struct KernelManifest: Sendable {
         guard let dtype = item["dtype"]?.stringValue, let format = FloatFormat.arithmetic.first(where: { $0.shortName == dtype }) else {
             throw fail("\"dtype\" must be f16, bf16, f32 or f64")
         }
-        guard let file = item["file"]?.stringValue, !file.isEmpty else { throw fail("needs a \"file\"") }
+        func inside(_ file: String) -> Bool { !file.isEmpty && !file.hasPrefix("/") && !file.split(separator: "/").contains("..") }
+        guard let file = item["file"]?.stringValue, inside(file) else { throw fail("needs a \"file\" inside the manifest's directory (a relative path without '..')") }
         guard let inputs = item["inputs"]?.arrayValue?.compactMap(\.stringValue), inputs.count == reduction.inputNames.count else {
             throw fail("\"inputs\" must name \(reduction.inputNames.count) tensor(s)")
         }
@@ -91,11 +98,17 @@ public struct KernelManifest: Sendable {
             axis = -1
         }
         var npy = [String: String]()
-        for (key, value) in item["npy"]?.objectValue ?? [] { npy[key] = value.stringValue }
+        for (key, value) in item["npy"]?.objectValue ?? [] {
+            guard let name = value.stringValue, inside(name) else { throw fail("an \"npy\" file must be a relative path inside the manifest's directory") }
+            npy[key] = name
+        }
         guard let list = item["expected"]?.arrayValue else { throw fail("needs an \"expected\" array") }
         var expected = [KernelExpected]()
         for entry in list {
             guard let hex = entry["hex"]?.stringValue, let value = parseFloat(hex) else { throw fail("an expected \"hex\" is not a number") }
+            if let decimal = entry["decimal"]?.stringValue, let d = parseFloat(decimal), d.bitPattern != value.bitPattern, !(d.isNaN && value.isNaN) {
+                throw fail("an expected \"decimal\" (\(decimal)) is not the \"hex\" (\(hex))")
+            }
             expected.append(KernelExpected(rounded: value, exact: entry["exact"]?.stringValue ?? hex))
         }
         let made = KernelCase(name: name, reduction: reduction, family: item["family"]?.stringValue ?? "", format: format, file: file,

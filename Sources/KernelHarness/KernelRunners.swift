@@ -44,7 +44,7 @@ public struct CommandRunner: KernelRunner {
         let arguments = template.arguments(values)
         let child = try ChildProcess(arguments)
         if let failure = Self.wait(child, timeout: timeout, what: "the kernel") { return .failure(KernelHarnessError(c.name, failure)) }
-        return KernelOutput.read(path: output).flatMap { Self.shaped($0, c) }
+        return Self.read(output, c)
     }
 
     /// Waits for a child to end; nil if it exited with status 0, else why it did not (with its last line of stderr).
@@ -57,6 +57,11 @@ public struct CommandRunner: KernelRunner {
         let last = String(decoding: err, as: UTF8.self).split(separator: "\n").last.map { ": " + $0.prefix(300) } ?? ""
         if ending == .timedOut { return "\(what) timed out after \(Figures.constant(timeout)) s" }
         return "\(what) \(ending.description)\(last)"
+    }
+
+    /// The values the kernel wrote for case `c`; a failure names the case first, then the file.
+    static func read(_ path: String, _ c: KernelCase) -> Result<[Double], KernelHarnessError> {
+        KernelOutput.read(path: path).mapError { KernelHarnessError(c.name, $0.description) }.flatMap { shaped($0, c) }
     }
 
     /// The kernel's values if there is one per result of the case.

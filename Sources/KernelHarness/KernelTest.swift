@@ -51,7 +51,7 @@ public enum KernelTest {
             for (i, c) in cases.enumerated() {
                 let found = ["npy", "json", "safetensors"].map { outdir + "/" + c.name + "." + $0 }.first { access($0, F_OK) == 0 }
                 if let found {
-                    runs[i].append(KernelOutput.read(path: found).flatMap { CommandRunner.shaped($0, c) })
+                    runs[i].append(CommandRunner.read(found, c))
                 } else {
                     runs[i].append(.failure(KernelHarnessError(c.name, failure ?? "the batch command wrote no \(c.name).npy, .json or .safetensors")))
                 }

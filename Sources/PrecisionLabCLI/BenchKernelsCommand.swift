@@ -43,7 +43,7 @@ struct BenchKernelsCommand: ParsableCommand {
         for row in rows {
             let norm = rows.first { $0.format == row.format && $0.name == "exact norm" }!.seconds
             let read = rows.first { $0.format == row.format && $0.name == "read" }!.seconds
-            table.rows.append([row.format.shortName, row.name, Figures.fixed(row.seconds * 1000, 1), Figures.fixed(row.seconds / norm, 2), Figures.fixed(row.seconds / read, 2)])
+            table.rows.append([row.format.shortName, row.name, Figures.significant(row.seconds * 1000, 3), Figures.fixed(row.seconds / norm, 2), Figures.fixed(row.seconds / read, 2)])
         }
         print(table.markdown)
     }

@@ -73,7 +73,10 @@ struct KernelsExportCommand: ParsableCommand {
 
     func run() throws {
         try KernelsCommand.makeDirectory(directory)
-        let manifest = try KernelExport.write(to: directory, selection: try selection.selection(), npy: npy, threads: threads)
+        let manifest = try KernelExport.write(to: directory, selection: try selection.selection(), npy: npy, threads: threads) {
+            Terminal.progress("export: \($0)...")
+        }
+        Terminal.endProgress()
         let files = Set(manifest.cases.map(\.file)).count
         print("wrote \(manifest.cases.count) cases over \(files) input files to \(directory)/manifest.json")
     }

@@ -113,7 +113,7 @@ struct KernelsTestCommand: ParsableCommand {
             directory = scratch + "/cases"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             Terminal.progress("exporting the cases...")
-            manifest = try KernelExport.write(to: directory, selection: chosen, npy: command != nil)
+            manifest = try KernelExport.write(to: directory, selection: chosen, npy: command != nil) { Terminal.progress("exporting the cases: \($0)...") }
         }
         let selected = KernelTest.select(manifest, chosen)
         guard !selected.isEmpty else { throw InputError(directory + "/manifest.json", "has no case of the selected reductions, formats and families") }
@@ -157,7 +157,9 @@ struct KernelsTestCommand: ParsableCommand {
             return
         }
         print(KernelReport.summaryTable(run.results).plain, terminator: "")
-        for failed in run.results.filter({ !$0.passed }).prefix(20) { print("FAIL \(failed.failure ?? failed.name)") }
+        let failed = run.results.filter { !$0.passed }
+        for f in failed.prefix(20) { print("FAIL " + escapingControlCharacters(f.failure ?? f.name)) }
+        if failed.count > 20 { print("… and \(failed.count - 20) more failed cases (every one is in --json, --junit and --out)") }
         print("\(run.results.count - run.failedCount) of \(run.results.count) cases passed (tolerance: \(run.tolerance.description))")
     }
 }

@@ -75,8 +75,10 @@ public enum KernelReference {
         return max(ea, eb) - min(ea - a.precision, eb - b.precision) + 2
     }
 
-    /// Working precisions of the enclosure of `logsumexp` and the softmax denominator.
-    static let zivPrecisions = [64, 128, 256, 512, 1024, 2048, 4096]
+    /// Working precisions of the enclosure of `logsumexp` and the softmax denominator (from 128 bits, so that the
+    /// midpoint printed as the exact value has its 30 digits right for up to 2^28 terms: the ends are about n·2^-128
+    /// apart, relatively).
+    static let zivPrecisions = [128, 256, 512, 1024, 2048, 4096]
 
     /// Long: the special cases of log-sum-exp and the softmax denominator, then the Ziv loop of their enclosure.
     static func exponentialSum(_ x: [Double], log: Bool, format: FloatFormat) -> KernelExpected {
@@ -86,16 +88,21 @@ public enum KernelReference {
         if m == -.infinity { return rounded(log ? .infinity(negative: true) : .nan, format) }
         let finite = x.filter(\.isFinite)
         func bound(_ p: Int, _ rounding: RoundingMode) -> BigFloat {
-            let s = ExactSum.shiftedExponentials(finite, max: m, precision: p, rounding: rounding)
+            // Chunks in parallel: a sum of lower (upper) bounds, each addition rounded down (up), is a lower (upper) bound.
+            let parts = ChunkedParallel.map(count: finite.count, chunkSize: 1 << 14) { range in
+                ExactSum.shiftedExponentials(Array(finite[range]), max: m, precision: p, rounding: rounding)
+            }
+            let s = parts.dropFirst().reduce(parts[0]) { $0.adding($1, precision: p, rounding: rounding) }
             return log ? s.log(precision: p, rounding: rounding).adding(BigFloat(m), precision: p, rounding: rounding) : s
         }
-        var nearest = BigFloat(0)
         for p in zivPrecisions {
             let (low, high) = (bound(p, .down), bound(p, .up))
             let (a, b) = FormatEmulator.with(format) { ($0.round(low), $0.round(high)) }
-            nearest = bound(max(p, 128), .toNearestOrEven)
-            if a.bitPattern == b.bitPattern { return KernelExpected(rounded: a, exact: decimal(nearest)) }
+            // The decimal: the enclosure's midpoint, which has every printed digit right once the ends agree that far.
+            let middle = low.adding(high, precision: max(p, 128) + 1).scaled(byPowerOfTwo: -1)
+            if a.bitPattern == b.bitPattern { return KernelExpected(rounded: a, exact: decimal(middle)) }
         }
+        let nearest = bound(zivPrecisions.last!, .toNearestOrEven)
         return KernelExpected(rounded: FormatEmulator.with(format) { $0.round(nearest) }, exact: decimal(nearest))
     }
 }

@@ -110,6 +110,9 @@ public enum KernelReport {
         return svg + "</svg>\n"
     }
 
+    /// Text for XML: control characters escaped as the lab prints them (XML 1.0 allows none but tab and newlines).
+    static func xml(_ text: String) -> String { escape(escapingControlCharacters(text)) }
+
     /// JUnit XML: one testsuite per reduction, one testcase per case, a failure element with the reason.
     public static func junit(_ run: KernelTestRun) -> String {
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -119,11 +122,11 @@ public enum KernelReport {
             guard !cases.isEmpty else { continue }
             out += "  <testsuite name=\"\(reduction.rawValue)\" tests=\"\(cases.count)\" failures=\"\(cases.filter { !$0.passed }.count)\">\n"
             for c in cases {
-                let head = "    <testcase classname=\"\(escape(reduction.rawValue + "." + c.family))\" name=\"\(escape(c.name))\""
+                let head = "    <testcase classname=\"\(xml(reduction.rawValue + "." + c.family))\" name=\"\(xml(c.name))\""
                 if c.passed {
                     out += head + "/>\n"
                 } else {
-                    out += head + ">\n      <failure message=\"\(escape(reason(c)))\">\(escape(c.failure ?? ""))&#10;input: \(escape(c.file))</failure>\n    </testcase>\n"
+                    out += head + ">\n      <failure message=\"\(xml(reason(c)))\">\(xml(c.failure ?? ""))&#10;input: \(xml(c.file))</failure>\n    </testcase>\n"
                 }
             }
             out += "  </testsuite>\n"

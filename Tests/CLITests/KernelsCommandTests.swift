@@ -70,8 +70,16 @@ import TestSupport
         #expect(report.contains("**96 of 96 cases passed**") && report.contains("| norm2 | overflow-squares | f16 bf16 f32 f64 | 4 | 0 | 0 |"))
         let svg = try String(contentsOfFile: w.root.appendingPathComponent("report-ulps.svg").path, encoding: .utf8)
         #expect(svg.hasPrefix("<svg") && !svg.contains("nan") && !svg.contains("inf\""))
-        let xml = try String(contentsOfFile: junit, encoding: .utf8)
+        var xml = try String(contentsOfFile: junit, encoding: .utf8)
         #expect(xml.contains("<testsuites name=\"precision-lab kernels\" tests=\"96\" failures=\"0\"") && xml.components(separatedBy: "<testcase ").count == 97)
+        // A case name with control characters (a hand-edited manifest) stays one escaped line on stdout and valid XML.
+        let manifest = w.cases + "/manifest.json"
+        let text = try String(contentsOfFile: manifest, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"norm2.gradients.f16\"", with: "\"evil\\u001b[31m\\nname\"").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let evil = try CLI.run(["kernels", "test", "--cases", w.cases, "--library", try w.library("naive_norm"), "--symbol", "naive_norm2", "--junit", junit])
+        #expect(evil.status == 1 && !evil.stdout.contains("\u{1B}") && evil.stdout.contains("evil\\u{1b}[31m\\nname"), "\(evil.stdout.prefix(3000))")
+        xml = try String(contentsOfFile: junit, encoding: .utf8)
+        #expect(!xml.contains("\u{1B}") && xml.contains("name=\"evil\\u{1b}[31m\\nname\""))
         // Float32 accumulation: within the a-priori bound where nothing underflows; its subnormal squares vanish.
         let (f32, f32Results) = try w.test(["--library", try w.library("f32_norm"), "--symbol", "f32_norm2", "--formats", "f16,bf16,f32"])
         let failed = Self.failures(f32Results)

@@ -49,6 +49,19 @@ import Testing
             #expect(error.description.contains("m.json") && error.description.contains("norm2.rows.f32") && error.description.contains("axis"))
         }
         #expect(throws: KernelHarnessError.self) { try KernelManifest(parsing: "{\"cases\": []}", path: "m.json") }
+        func rejects(_ edited: String, _ problem: String) {
+            do { _ = try KernelManifest(parsing: edited, path: "m.json"); Issue.record("accepted: \(problem)") } catch {
+                #expect(error.description.contains(problem), "\(error.description)")
+            }
+        }
+        rejects(good.replacingOccurrences(of: "\"version\":1", with: "\"version\":99"), "version")
+        rejects(good.replacingOccurrences(of: "\"file\":\"rows-f32.safetensors\"", with: "\"file\":\"../../etc/passwd\""), "inside the manifest's directory")
+        let cases = try KernelExport.cases(.init(reductions: [.sum, .mean], formats: [.float32], families: [.gradients]))
+        let twice = KernelManifest(root: "/x", cases: [cases[0], cases[0]]).json.compactText
+        rejects(twice, "appears twice")
+        let decimal = KernelManifest(root: "/x", cases: [cases[0]]).json.compactText
+        let shown = Figures.exact(cases[0].expected[0].rounded)
+        rejects(decimal.replacingOccurrences(of: "\"decimal\":\"\(shown)\"", with: "\"decimal\":\"1.5\""), "is not the \"hex\"")
         #expect(throws: KernelHarnessError.self) { try KernelManifest(parsing: "[1", path: "m.json") }
     }
 
