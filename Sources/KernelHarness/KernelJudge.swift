@@ -59,7 +59,8 @@ public enum KernelJudge {
                 + (c.resultCount > 1 ? " (row \(row): " : " (") + Array(Set(seen)).sorted().prefix(3).joined(separator: ", ") + ")"
             return result
         }
-        if let first = failures.first.map({ _ in worst }) {
+        if !failures.isEmpty {
+            let first = worst  // the worst of the failed results
             let at = c.resultCount > 1 ? " at row \(first)" : ""
             let v = rounded[first], ref = c.expected[first].rounded
             let limit = !v.isFinite || !ref.isFinite ? " (a NaN or inf matches only the same)"
