@@ -26,8 +26,9 @@ public final class ChildProcess {
         }
     }
 
-    /// Starts `arguments[0]` (searched on PATH when it has no '/'); throws when it cannot be started at all.
-    public init(_ arguments: [String]) throws(KernelHarnessError) {
+    /// Starts `arguments[0]` (searched on PATH when it has no '/') with this process's environment plus `environment`;
+    /// throws when it cannot be started at all.
+    public init(_ arguments: [String], environment: [String: String] = [:]) throws(KernelHarnessError) {
         var pipes: [[Int32]] = [[-1, -1], [-1, -1], [-1, -1]]
         for i in 0..<3 {
             guard pipe(&pipes[i]) == 0 else { throw KernelHarnessError(arguments[0], "cannot create a pipe: \(String(cString: strerror(errno)))") }
@@ -46,8 +47,17 @@ public final class ChildProcess {
         posix_spawnattr_setpgroup(&attributes, 0)
         var cArguments = arguments.map { strdup($0) } + [nil]
         defer { for a in cArguments { free(a) } }
+        var inherited = [String]()
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if !environment.keys.contains(where: { text.hasPrefix($0 + "=") }) { inherited.append(text) }
+            entry += 1
+        }
+        var cEnvironment = (inherited + environment.map { "\($0.key)=\($0.value)" }).map { strdup($0) } + [nil]
+        defer { for e in cEnvironment { free(e) } }
         var child: pid_t = 0
-        let status = posix_spawnp(&child, arguments[0], &actions, &attributes, &cArguments, environ)
+        let status = posix_spawnp(&child, arguments[0], &actions, &attributes, &cArguments, &cEnvironment)
         close(pipes[0][0]); close(pipes[1][1]); close(pipes[2][1])
         guard status == 0 else {
             close(pipes[0][1]); close(pipes[1][0]); close(pipes[2][0])

@@ -94,7 +94,9 @@ public struct LibraryRunner: KernelRunner {
     /// Starts the worker; throws when the library or its symbol cannot be loaded (the kernel cannot run at all).
     mutating func start() throws(KernelHarnessError) -> ChildProcess {
         if let worker { return worker }
-        let child = try ChildProcess([executable, "kernels", "worker", "--library", library, "--symbol", symbol])
+        // No Swift backtrace when the kernel crashes the worker: the kernel's own last words are the ones to quote.
+        let child = try ChildProcess([executable, "kernels", "worker", "--library", library, "--symbol", symbol],
+                                     environment: ["SWIFT_BACKTRACE": "enable=no"])
         var out = [UInt8](), err = [UInt8]()
         let late = child.read(until: ChildProcess.now() + max(timeout, 10), line: true, stdout: &out, stderr: &err)
         let reply = String(decoding: out, as: UTF8.self)
@@ -125,8 +127,13 @@ public struct LibraryRunner: KernelRunner {
             if reply.hasPrefix("err ") { return .failure(KernelHarnessError(c.name, "the kernel returned error code \(reply.dropFirst(4).trimmingNewline)\(at)")) }
             if reply.hasPrefix("bad ") { return .failure(KernelHarnessError(c.name, String(reply.dropFirst(4)).trimmingNewline)) }
             worker = nil
-            if late { return .failure(KernelHarnessError(c.name, "the kernel timed out after \(Figures.constant(timeout)) s\(at)")) }
-            return .failure(KernelHarnessError(c.name, "the kernel \(child.finish().description)\(at)"))
+            let said = String(decoding: err, as: UTF8.self).split(separator: "\n").last.map { ": " + $0.prefix(300) } ?? ""
+            if late { return .failure(KernelHarnessError(c.name, "the kernel timed out after \(Figures.constant(timeout)) s\(at)\(said)")) }
+            if !reply.isEmpty {
+                child.finish(kill: true)
+                return .failure(KernelHarnessError(c.name, "the kernel worker replied '\(reply.prefix(80).trimmingNewline)'\(at)"))
+            }
+            return .failure(KernelHarnessError(c.name, "the kernel \(child.finish().description)\(at)\(said)"))
         }
         return .success(values)
     }

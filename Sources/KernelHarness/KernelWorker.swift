@@ -10,8 +10,14 @@ import Glibc
 public enum KernelWorker {
     public typealias Kernel = @convention(c) (UnsafeRawPointer?, Int64, Int32, UnsafeMutablePointer<Double>?) -> Int32
 
+    /// Where replies go: the original stdout. The kernel's own stdout is sent to stderr (which the parent reads and
+    /// quotes when the kernel fails), so a kernel that prints cannot corrupt the protocol.
+    nonisolated(unsafe) static var replies: Int32 = 1
+
     /// Serves requests until stdin closes; returns the exit code.
     public static func serve(library: String, symbol: String) -> Int32 {
+        replies = dup(1)
+        dup2(2, 1)
         guard let handle = dlopen(library, RTLD_NOW | RTLD_LOCAL) else {
             reply("fail cannot load the library: \(dlerror().map { String(cString: $0) } ?? "unknown error")")
             return 3
@@ -66,7 +72,7 @@ public enum KernelWorker {
         var bytes = Array(line.utf8)
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + done, $0.count - done) }
+            let n = bytes.withUnsafeMutableBytes { write(replies, $0.baseAddress! + done, $0.count - done) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return }
             done += n

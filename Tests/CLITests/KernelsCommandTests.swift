@@ -104,8 +104,12 @@ import TestSupport
         let source = w.root.appendingPathComponent("bad.c").path
         try """
         #include <stdint.h>
+        #include <stdio.h>
+        #include <stdlib.h>
         int bad(const void *x, int64_t n, int32_t dtype, double *out) {
             if (n == 4096) { volatile int *p = 0; *p = 1; }
+            if (n == 31) { printf("chatter on stdout\\n"); fflush(stdout); }
+            if (n == 33) { fprintf(stderr, "bad row\\n"); abort(); }
             if (n == 1024) for (;;) {}
             if (n == 1000) return 7;
             *out = 1; return 0;
@@ -118,6 +122,9 @@ import TestSupport
         #expect(failed["norm2.gradients.f32"]?.contains("signal 11 (SIGSEGV)") == true, "\(failed)")
         #expect(failed["norm2.with-nan.f32"]?.contains("timed out after 1 s") == true, "\(failed)")
         #expect(failed["norm2.rows.f32"]?.contains("error code 7 on row 0") == true, "\(failed)")
+        // A kernel that prints cannot break the worker's protocol; one that aborts is quoted.
+        #expect(failed["norm2.lengths-n31.f32"]?.contains("1.0 against") == true, "\(failed)")
+        #expect(failed["norm2.lengths-n33.f32"]?.contains("signal 6 (SIGABRT): bad row") == true, "\(failed)")
         #expect(results.count == 24)
         // A library or symbol that cannot be loaded: the kernel cannot run at all.
         let missing = try CLI.run(["kernels", "test", "--cases", w.cases, "--library", library, "--symbol", "nope"])
