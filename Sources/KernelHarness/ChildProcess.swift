@@ -105,7 +105,7 @@ public final class ChildProcess {
             for f in fds where f.revents != 0 {
                 let n = buffer.withUnsafeMutableBytes { Glibc.read(f.fd, $0.baseAddress!, $0.count) }
                 if n <= 0 { open.removeAll { $0 == f.fd }; continue }
-                if f.fd == stdoutFD { stdout += buffer[0..<n] } else if stderr.count < 1 << 20 { stderr += buffer[0..<n] }
+                if f.fd == stdoutFD { if stdout.count < 1 << 20 { stdout += buffer[0..<n] } } else if stderr.count < 1 << 20 { stderr += buffer[0..<n] }
             }
         }
         return false

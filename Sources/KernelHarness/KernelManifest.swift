@@ -15,7 +15,8 @@ import Results
 /// ```
 /// `file` and `npy` are relative to the manifest's directory (`root` is where it was written); `expected` has one
 /// entry per result: `hex` and `decimal` are the exact value correctly rounded to `dtype`, `exact` the exact value
-/// to 30 significant digits. Non-finite values are the strings "inf", "-inf", "nan".
+/// to 30 significant digits (for inputs of 2^20 elements or more, often the exact value correctly rounded to Float64:
+/// see `KernelStreaming`). Non-finite values are the strings "inf", "-inf", "nan".
 public struct KernelManifest: Sendable {
     public static let formatName = "precision-lab-kernel-cases"
     public var root: String

@@ -4,11 +4,12 @@ import Reductions
 import Reference
 import Results
 
-/// Exact references of long inputs straight from their bytes (a memory-mapped file), in parallel chunks merged
-/// exactly: the norms by `FastExactNorm`, sums, means, dot products and variances by `SignedExactSum` and the
-/// exact accumulator. No element is copied into an array. Where the enclosure of the norms decides the rounding,
-/// `exact` is the value correctly rounded to Float64 (17 significant digits) rather than 30 digits. `logsumexp` and the softmax denominator have no
-/// streaming path (their enclosure needs every term at MPFR precision): nil.
+/// Exact references of long inputs straight from their bytes (a memory-mapped file), in parallel chunks: the norms
+/// by `FastExactNorm`'s enclosure, sums, means, dot products and variances by `SignedEnclosure`, each deciding the
+/// rounding in one vectorized pass, and by the exact accumulators (`SignedExactSum`) when it cannot. No element is
+/// copied into an array. Where an enclosure decides, `exact` is the value correctly rounded to Float64 (17
+/// significant digits) rather than 30 digits. `logsumexp` and the softmax denominator have no streaming path (their
+/// enclosure needs every term at MPFR precision): nil.
 public enum KernelStreaming {
     /// Results of at least this many elements are computed here when the bytes are at hand.
     public static let threshold = 1 << 20
