@@ -84,7 +84,8 @@ public struct LibraryRunner: KernelRunner {
     private var worker: ChildProcess?
 
     public init(library: String, symbol: String, timeout: Double, executable: String) {
-        self.library = library
+        // dlopen searches the library path for a bare name: a file of that name here is meant, as a shell user means it.
+        self.library = !library.contains("/") && access(library, F_OK) == 0 ? "./" + library : library
         self.symbol = symbol
         self.timeout = timeout
         self.executable = executable
