@@ -46,6 +46,7 @@ struct SignedEnclosure {
     /// One chunk: sixteen lanes (two independent sets of eight, so that the additions of one hide the latency of the
     /// other), specialized per format; the loads convert each format to Float64 exactly.
     static func chunk(_ x: FloatBuffer, _ y: FloatBuffer?, _ range: Range<Int>) -> SignedEnclosure {
+        if x.format == .float16 && y == nil { return exactFloat16Sum(x, range) }
         let end = range.lowerBound + (range.count / 16) * 16
         let lanes: Lanes
         switch x.format.shortName {
@@ -73,6 +74,26 @@ struct SignedEnclosure {
         out.partials += tail
         out.bound = bound.nextUp
         out.finite = out.partials.allSatisfy(\.isFinite) && magnitude.isFinite
+        return out
+    }
+
+    /// Float16 sums need no compensation: every Float16 value is a multiple of 2^-24 below 2^16, so a plain Float64
+    /// sum of up to 2^13 of them per lane (below 2^53 · 2^-24) is exact. Blocks of 8 lanes × 8192 elements, each lane
+    /// sum a partial; bound 0, unless a NaN or inf made a lane non-finite.
+    static func exactFloat16Sum(_ x: FloatBuffer, _ range: Range<Int>) -> SignedEnclosure {
+        var out = SignedEnclosure()
+        let block = 8 * 8192
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let stop = min(start + block, range.upperBound), end = start + (stop - start) / 8 * 8
+            var s = SIMD8<Double>()
+            var i = start
+            while i < end { s += LoadF16.load(x.base, i); i += 8 }
+            for lane in 0..<8 { out.partials.append(s[lane]) }
+            for k in end..<stop { out.partials.append(x.value(at: k)) }
+            start = stop
+        }
+        out.finite = out.partials.allSatisfy(\.isFinite)
         return out
     }
 
