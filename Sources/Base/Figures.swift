@@ -41,6 +41,17 @@ public enum Figures {
         return fixed(x, digits)
     }
 
+    /// A number as the lab's users write it (and as the lab writes it): decimal or hex float, or inf, +inf,
+    /// infinity, -inf, -infinity, nan, -nan (any case); nil for anything else.
+    public static func parse(_ text: String) -> Double? {
+        switch text.lowercased() {
+        case "inf", "+inf", "infinity": return .infinity
+        case "-inf", "-infinity": return -.infinity
+        case "nan", "-nan": return .nan
+        default: return text.isEmpty || text.contains(where: { $0 == " " || $0 == "_" }) ? nil : Double(text)
+        }
+    }
+
     /// An error in ulps: whole numbers in full below 10^6 (0, 3, 7341), else three significant digits (2.77e16).
     public static func ulps(_ u: Double) -> String { u.isFinite && u >= 1e6 ? figure(u) : constant(u) }
 

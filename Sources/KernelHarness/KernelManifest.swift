@@ -118,15 +118,8 @@ public struct KernelManifest: Sendable {
         return made
     }
 
-    /// A number as the lab writes it: decimal or hex float, or "inf", "-inf", "nan".
-    public static func parseFloat(_ text: String) -> Double? {
-        switch text.lowercased() {
-        case "inf", "+inf", "infinity": return .infinity
-        case "-inf", "-infinity": return -.infinity
-        case "nan", "-nan": return .nan
-        default: return text.isEmpty || text.contains(where: { $0 == " " || $0 == "_" }) ? nil : Double(text)
-        }
-    }
+    /// A number as the lab writes it (`Figures.parse`).
+    public static func parseFloat(_ text: String) -> Double? { Figures.parse(text) }
 }
 
 /// A problem with the harness's inputs or the kernel: one line naming the file (or kernel) and the problem.

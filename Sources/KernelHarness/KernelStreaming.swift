@@ -51,7 +51,7 @@ public enum KernelStreaming {
             return KernelExpected(rounded: NormOrder.two.norm(ofReduction: q, format: format),
                                   exact: (q.isFinite ? q.squareRoot(precision: 128) : q).formatted(digits: 30))
         case .norminf:
-            return KernelReference.rounded(BigFloat(largestMagnitude(x, threads: threads)), format)
+            return KernelReference.rounded(BigFloat(FastExactNorm.maximum(x, threads: threads)), format)
         case .variance, .varianceUnbiased:
             if let value = enclosedVariance(x, unbiased: r == .varianceUnbiased, format: format, threads: threads) { return value }
             let q = FastExactNorm.accumulator(x, squares: true, threads: threads).value()
@@ -71,10 +71,8 @@ public enum KernelStreaming {
     static func enclosedVariance(_ x: FloatBuffer, unbiased: Bool, format: FloatFormat, threads: Int) -> KernelExpected? {
         let n = x.count, d = unbiased ? n - 1 : n
         guard d > 0, let (sLow, sHigh) = SignedEnclosure.of(x, nil, threads: threads).interval() else { return nil }
-        let q = FastExactNorm.enclosure(x, squares: true, threads: threads)
-        guard !q.sawNaN, !q.sawInfinity, q.bound.isFinite, q.partials.allSatisfy(\.isFinite) else { return nil }
-        let center = ExactSum.of(q.partials), p = center.precision + 64
-        let (qLow, qHigh) = (center.subtracting(BigFloat(q.bound), precision: p, rounding: .down), center.adding(BigFloat(q.bound), precision: p, rounding: .up))
+        guard let (qLow, qHigh) = FastExactNorm.enclosure(x, squares: true, threads: threads).interval() else { return nil }
+        let p = max(qLow.precision, qHigh.precision)
         let sp = max(sLow.precision, sHigh.precision) * 2 + 8
         let squares = [sLow.multiplied(by: sLow, precision: sp, rounding: .down), sHigh.multiplied(by: sHigh, precision: sp, rounding: .down)]
         let s2High = max(squares[0], squares[1]), s2Low = (sLow.isNegative != sHigh.isNegative) ? BigFloat(0) : min(squares[0], squares[1])
@@ -85,25 +83,5 @@ public enum KernelStreaming {
         let ends = ((low.isNegative ? BigFloat(0) : low).divided(by: denominator, precision: wide, rounding: .down), high.divided(by: denominator, precision: wide, rounding: .up))
         guard let value = decide(ends, format), let f64 = decide(ends, .float64) else { return nil }
         return KernelExpected(rounded: value, exact: Figures.exact(f64))
-    }
-
-    /// max |x| (NaN if any element is NaN) on the bit patterns: with the sign cleared, the order of the magnitudes
-    /// of IEEE values is the order of their bits, and every NaN lies above infinity. One vectorizable pass.
-    static func largestMagnitude(_ x: FloatBuffer, threads: Int) -> Double {
-        func largest<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, signMask: T, infinity: T) -> Double {
-            let parts = ChunkedParallel.map(count: x.count, threads: threads) { range -> T in
-                let p = x.base.assumingMemoryBound(to: T.self)
-                var top: T = 0
-                for i in range { top = Swift.max(top, p[i] & ~signMask) }
-                return top
-            }
-            let top = parts.max() ?? 0
-            return top > infinity ? .nan : BigFloat(bitPattern: UInt64(top), format: x.format).doubleValue()
-        }
-        switch x.format.bitWidth {
-        case 16: return largest(UInt16.self, signMask: 0x8000, infinity: x.format == .float16 ? 0x7C00 : 0x7F80)
-        case 32: return largest(UInt32.self, signMask: 0x8000_0000, infinity: 0x7F80_0000)
-        default: return largest(UInt64.self, signMask: 1 << 63, infinity: 0x7FF0_0000_0000_0000)
-        }
     }
 }

@@ -7,37 +7,12 @@ import Reference
 /// and each term, TwoProduct by fma), whose unrounded result s + c is within γ(m)²·Σ|term| of the exact one for
 /// m terms per lane (γ(k) = ku/(1 − ku), u = 2^-53); for Float64 products, which can underflow, plus m·2^-1074
 /// per lane. The exact sum of the lanes' s and c, ± the bound, encloses the exact value; when both ends round to
-/// the same value of a format, that is the correctly rounded result, else the caller computes it exactly.
-struct SignedEnclosure {
-    var partials = [Double]()
-    var bound = 0.0
-    var finite = true
-
-    mutating func merge(_ other: SignedEnclosure) {
-        partials += other.partials
-        bound = (bound + other.bound).nextUp
-        finite = finite && other.finite
-    }
-
-    /// [lower, upper] around the exact value, or nil if a Float64 sum left the finite range.
-    func interval() -> (BigFloat, BigFloat)? {
-        guard finite, bound.isFinite, partials.allSatisfy(\.isFinite) else { return nil }
-        let center = ExactSum.of(partials)
-        let precision = center.precision + 64
-        return (center.subtracting(BigFloat(bound), precision: precision, rounding: .down),
-                center.adding(BigFloat(bound), precision: precision, rounding: .up))
-    }
-
-    /// The value correctly rounded to `format` if the enclosure decides it.
-    func decide(_ format: FloatFormat) -> Double? {
-        guard let (low, high) = interval() else { return nil }
-        let (a, b) = FormatEmulator.with(format) { ($0.round(low), $0.round(high)) }
-        return a.bitPattern == b.bitPattern ? a : nil
-    }
-
+/// the same value of a format, that is the correctly rounded result, else the caller computes it exactly. The
+/// result is a `ReductionEnclosure` (partials and bound), as the norms' enclosures are.
+enum SignedEnclosure {
     /// Σx (y nil) or Σx·y over all of `x`, in parallel chunks.
-    static func of(_ x: FloatBuffer, _ y: FloatBuffer?, threads: Int) -> SignedEnclosure {
-        var total = SignedEnclosure()
+    static func of(_ x: FloatBuffer, _ y: FloatBuffer?, threads: Int) -> ReductionEnclosure {
+        var total = ReductionEnclosure()
         // Chunks of 2^20: few partials for the exact sum at the end, and a bound still far below a Float64 ulp.
         for part in ChunkedParallel.map(count: x.count, chunkSize: 1 << 20, threads: threads, { range in chunk(x, y, range) }) { total.merge(part) }
         return total
@@ -45,7 +20,7 @@ struct SignedEnclosure {
 
     /// One chunk: sixteen lanes (two independent sets of eight, so that the additions of one hide the latency of the
     /// other), specialized per format; the loads convert each format to Float64 exactly.
-    static func chunk(_ x: FloatBuffer, _ y: FloatBuffer?, _ range: Range<Int>) -> SignedEnclosure {
+    static func chunk(_ x: FloatBuffer, _ y: FloatBuffer?, _ range: Range<Int>) -> ReductionEnclosure {
         if x.format == .float16 && y == nil { return exactFloat16Sum(x, range) }
         let end = range.lowerBound + (range.count / 16) * 16
         let lanes: Lanes
@@ -69,19 +44,18 @@ struct SignedEnclosure {
         let magnitude = lanes.a.sum() * (1 + 2 * gamma) * (1 + 0x1p-50)
         var bound = 4 * gamma * gamma * magnitude
         if y != nil && x.format == .float64 { bound += 2 * Double(range.count) * 0x1p-1074 }  // products below the subnormals
-        var out = SignedEnclosure()
+        var out = ReductionEnclosure()
         for lane in 0..<8 { out.partials += [lanes.s0[lane], lanes.c0[lane], lanes.s1[lane], lanes.c1[lane]] }
         out.partials += tail
-        out.bound = bound.nextUp
-        out.finite = out.partials.allSatisfy(\.isFinite) && magnitude.isFinite
+        out.bound = magnitude.isFinite ? bound.nextUp : .infinity  // a non-finite partial or bound: `interval` is nil
         return out
     }
 
     /// Float16 sums need no compensation: every Float16 value is a multiple of 2^-24 below 2^16, so a plain Float64
     /// sum of up to 2^13 of them per lane (below 2^53 · 2^-24) is exact. Blocks of 8 lanes × 8192 elements, each lane
     /// sum a partial; bound 0, unless a NaN or inf made a lane non-finite.
-    static func exactFloat16Sum(_ x: FloatBuffer, _ range: Range<Int>) -> SignedEnclosure {
-        var out = SignedEnclosure()
+    static func exactFloat16Sum(_ x: FloatBuffer, _ range: Range<Int>) -> ReductionEnclosure {
+        var out = ReductionEnclosure()
         let block = 8 * 8192
         var start = range.lowerBound
         while start < range.upperBound {
@@ -93,7 +67,6 @@ struct SignedEnclosure {
             for k in end..<stop { out.partials.append(x.value(at: k)) }
             start = stop
         }
-        out.finite = out.partials.allSatisfy(\.isFinite)
         return out
     }
 

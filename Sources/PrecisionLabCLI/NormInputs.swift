@@ -67,11 +67,4 @@ func parseOrder(_ text: String) throws -> NormOrder {
 }
 
 /// Parses a number as the user wrote it: decimal or hex float, or inf/-inf/nan.
-func parseNumber(_ text: String) -> Double? {
-    switch text.lowercased() {
-    case "inf", "+inf", "infinity": return .infinity
-    case "-inf", "-infinity": return -.infinity
-    case "nan": return .nan
-    default: return Double(text)
-    }
-}
+func parseNumber(_ text: String) -> Double? { Figures.parse(text) }

@@ -60,20 +60,30 @@ public enum FastExactNorm {
         return total
     }
 
-    /// max |x| (NaN if any element is NaN).
+    /// max |x| (NaN if any element is NaN), on the bit patterns: with the sign cleared, the order of the magnitudes of
+    /// IEEE values is the order of their bits, and every NaN lies above infinity. One vectorizable pass.
     public static func maximum(_ x: FloatBuffer, threads: Int = ChunkedParallel.defaultThreadCount,
                                release: (@Sendable (Range<Int>) -> Void)? = nil) -> Double {
-        let parts = ChunkedParallel.map(count: x.count, threads: threads) { range -> Double in
-            defer { release?(range) }
-            var largest = 0.0
-            for i in range {
-                let v = x.value(at: i)
-                if v.isNaN { return .nan }
-                largest = Swift.max(largest, v.magnitude)
+        // Above this (with the sign cleared) lie only NaNs: infinity, or the largest finite value in formats without one.
+        let limit = x.format.infinityBits ?? x.format.largestFiniteBits
+        func largest<T: FixedWidthInteger & UnsignedInteger>(_: T.Type) -> Double {
+            let signMask = T(1) << (T.bitWidth - 1)
+            let parts = ChunkedParallel.map(count: x.count, threads: threads) { range -> T in
+                defer { release?(range) }
+                let p = x.base.assumingMemoryBound(to: T.self)
+                var top: T = 0
+                for i in range { top = Swift.max(top, p[i] & ~signMask) }
+                return top
             }
-            return largest
+            let top = parts.max() ?? 0
+            return UInt64(top) > limit ? .nan : BigFloat(bitPattern: UInt64(top), format: x.format).doubleValue()
         }
-        return parts.contains(where: \.isNaN) ? .nan : parts.max() ?? 0
+        switch x.format.bitWidth {
+        case 8: return largest(UInt8.self)
+        case 16: return largest(UInt16.self)
+        case 32: return largest(UInt32.self)
+        default: return largest(UInt64.self)
+        }
     }
 
     /// The norm of `x` correctly rounded to `format`.

@@ -35,12 +35,17 @@ public struct ReductionEnclosure: Sendable {
     public func decide(order: NormOrder, format: FloatFormat) -> Double? {
         if sawNaN { return .nan }
         if sawInfinity { return FormatEmulator.with(format) { $0.round(.infinity) } }
-        guard bound.isFinite, partials.allSatisfy(\.isFinite) else { return nil }
+        guard let (lower, upper) = interval() else { return nil }
+        return order.norm(ofReductionBetween: lower, and: upper, format: format)
+    }
+
+    /// [Σ partials − bound, Σ partials + bound], rounded outward: it holds the exact value (of any sign). nil when a
+    /// partial or the bound is not finite (an inf or NaN among the inputs, or a Float64 sum that overflowed).
+    public func interval() -> (lower: BigFloat, upper: BigFloat)? {
+        guard !sawNaN, !sawInfinity, bound.isFinite, partials.allSatisfy(\.isFinite) else { return nil }
         let center = ExactSum.of(partials)
         let precision = center.precision + 64
         let radius = BigFloat(bound)
-        let lower = center.subtracting(radius, precision: precision, rounding: .down)
-        let upper = center.adding(radius, precision: precision, rounding: .up)
-        return order.norm(ofReductionBetween: lower, and: upper, format: format)
+        return (center.subtracting(radius, precision: precision, rounding: .down), center.adding(radius, precision: precision, rounding: .up))
     }
 }
