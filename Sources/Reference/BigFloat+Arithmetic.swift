@@ -35,6 +35,10 @@ extension BigFloat {
     public func log(precision: Int? = nil, rounding: RoundingMode = .toNearestOrEven) -> BigFloat {
         withUnsafeMPFR { a in BigFloat.make(precision: precision ?? self.precision) { _ = mpfr_log($0, a, rounding.mpfr) } }
     }
+    /// tanh(self), MPFR's correctly rounded hyperbolic tangent.
+    public func tanh(precision: Int? = nil, rounding: RoundingMode = .toNearestOrEven) -> BigFloat {
+        withUnsafeMPFR { a in BigFloat.make(precision: precision ?? self.precision) { _ = mpfr_tanh($0, a, rounding.mpfr) } }
+    }
     public func erfc(precision: Int? = nil, rounding: RoundingMode = .toNearestOrEven) -> BigFloat {
         withUnsafeMPFR { a in BigFloat.make(precision: precision ?? self.precision) { _ = mpfr_erfc($0, a, rounding.mpfr) } }
     }

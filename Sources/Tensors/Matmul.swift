@@ -71,6 +71,9 @@ public func gemm<S: TensorScalar>(_ g: GemmOperands<S>, accumulate: Bool, accumu
     static func packA(_ g: GemmOperands<S>, _ i0: Int, _ rows: Int, _ ap: UnsafeMutablePointer<V.Scalar>)
     /// op(B) columns j0..<j0+cols, all k, into `bp` as bp[p * width + j] (zero columns past `cols`).
     static func packB(_ g: GemmOperands<S>, _ j0: Int, _ cols: Int, _ bp: UnsafeMutablePointer<V.Scalar>)
+    /// op(A)'s rows i0..<i0+6 read in place, when they are already rows of the wide format (Float or Double,
+    /// not transposed): the micro-kernel then needs no packed copy. nil otherwise.
+    static func directA(_ g: GemmOperands<S>, _ i0: Int) -> UnsafePointer<V.Scalar>?
     /// Stores (or adds) a row of the tile: `cols` columns from c.
     static func storeRow(_ lo: V, _ hi: V, _ c: UnsafeMutablePointer<S>, cols: Int, accumulate: Bool)
 }
@@ -81,8 +84,18 @@ public func gemm<S: TensorScalar>(_ g: GemmOperands<S>, accumulate: Bool, accumu
     @usableFromInline typealias V = SIMD8<Float>
     @inlinable static var lanes: Int { 8 }
 
+    @inlinable static func directA(_ g: GemmOperands<T>, _ i0: Int) -> UnsafePointer<Float>? {
+        T.kind == .float32 && !g.transposeA ? UnsafeRawPointer(g.a + i0 * g.lda).assumingMemoryBound(to: Float.self) : nil
+    }
+
     @inlinable static func packA(_ g: GemmOperands<T>, _ i0: Int, _ rows: Int, _ ap: UnsafeMutablePointer<Float>) {
-        if g.transposeA {
+        if g.transposeA && rows == tileRows && i0 + 8 <= g.lda {
+            // op(A)'s rows are columns of A: six contiguous values per p, loaded as eight (in bounds: i0 + 8 <= lda)
+            // and stored as eight, the last two overwritten by the next p (the scratch has room past the end).
+            for p in 0..<g.k {
+                UnsafeMutableRawPointer(ap + p * tileRows).storeBytes(of: T.load8(g.a + p * g.lda + i0), as: SIMD8<Float>.self)
+            }
+        } else if g.transposeA {
             for p in 0..<g.k {
                 let row = g.a + p * g.lda + i0
                 for r in 0..<tileRows { ap[p * tileRows + r] = r < rows ? row[r].compute : 0 }
@@ -155,15 +168,61 @@ public func gemm<S: TensorScalar>(_ g: GemmOperands<S>, accumulate: Bool, accumu
     @usableFromInline typealias V = SIMD4<Double>
     @inlinable static var lanes: Int { 4 }
 
+    @inlinable static func directA(_ g: GemmOperands<Double>, _ i0: Int) -> UnsafePointer<Double>? {
+        g.transposeA ? nil : g.a + i0 * g.lda
+    }
+
     @inlinable static func packA(_ g: GemmOperands<Double>, _ i0: Int, _ rows: Int, _ ap: UnsafeMutablePointer<Double>) {
-        for p in 0..<g.k { for r in 0..<tileRows { ap[p * tileRows + r] = r < rows ? g.aAt(i0 + r, p) : 0 } }
+        if g.transposeA && rows == tileRows {
+            // op(A)'s rows are columns of A: six contiguous values per p.
+            for p in 0..<g.k {
+                let column = UnsafeRawPointer(g.a + p * g.lda + i0), out = UnsafeMutableRawPointer(ap + p * tileRows)
+                out.storeBytes(of: column.loadUnaligned(as: SIMD4<Double>.self), as: SIMD4<Double>.self)
+                out.storeBytes(of: column.loadUnaligned(fromByteOffset: 32, as: SIMD2<Double>.self), toByteOffset: 32, as: SIMD2<Double>.self)
+            }
+        } else if !g.transposeA {
+            for r in 0..<tileRows {
+                guard r < rows else {
+                    for p in 0..<g.k { ap[p * tileRows + r] = 0 }
+                    continue
+                }
+                let row = g.a + (i0 + r) * g.lda
+                for p in 0..<g.k { ap[p * tileRows + r] = row[p] }
+            }
+        } else {
+            for p in 0..<g.k { for r in 0..<tileRows { ap[p * tileRows + r] = r < rows ? g.a[p * g.lda + i0 + r] : 0 } }
+        }
     }
 
     @inlinable static func packB(_ g: GemmOperands<Double>, _ j0: Int, _ cols: Int, _ bp: UnsafeMutablePointer<Double>) {
-        for p in 0..<g.k { for j in 0..<8 { bp[p * 8 + j] = j < cols ? g.bAt(p, j0 + j) : 0 } }
+        if !g.transposeB && cols == 8 {
+            for p in 0..<g.k {
+                let row = UnsafeRawPointer(g.b + p * g.ldb + j0), out = UnsafeMutableRawPointer(bp + p * 8)
+                out.storeBytes(of: row.loadUnaligned(as: SIMD8<Double>.self), as: SIMD8<Double>.self)
+            }
+        } else if !g.transposeB {
+            for p in 0..<g.k { for j in 0..<8 { bp[p * 8 + j] = j < cols ? g.b[p * g.ldb + j0 + j] : 0 } }
+        } else {
+            for j in 0..<8 {
+                guard j < cols else {
+                    for p in 0..<g.k { bp[p * 8 + j] = 0 }
+                    continue
+                }
+                let column = g.b + (j0 + j) * g.ldb
+                for p in 0..<g.k { bp[p * 8 + j] = column[p] }
+            }
+        }
     }
 
-    @inlinable static func storeRow(_ lo: SIMD4<Double>, _ hi: SIMD4<Double>, _ c: UnsafeMutablePointer<Double>, cols: Int, accumulate: Bool) {
+    @inlinable @inline(__always) static func storeRow(_ lo: SIMD4<Double>, _ hi: SIMD4<Double>, _ c: UnsafeMutablePointer<Double>, cols: Int, accumulate: Bool) {
+        if cols == 8 {
+            let out = UnsafeMutableRawPointer(c)
+            let (l, h) = accumulate ? (out.loadUnaligned(as: SIMD4<Double>.self) + lo, out.loadUnaligned(fromByteOffset: 32, as: SIMD4<Double>.self) + hi)
+                                    : (lo, hi)
+            out.storeBytes(of: l, as: SIMD4<Double>.self)
+            out.storeBytes(of: h, toByteOffset: 32, as: SIMD4<Double>.self)
+            return
+        }
         for j in 0..<cols {
             let v = j < 4 ? lo[j] : hi[j - 4]
             c[j] = accumulate ? c[j] + v : v
@@ -220,22 +279,35 @@ public func gemm<S: TensorScalar>(_ g: GemmOperands<S>, accumulate: Bool, accumu
     let b = block.pointee, g = b.g
     let width = 2 * T.lanes
     Scratch.with { aScratch in
-        let ap = aScratch.reserve(tileRows * g.k * MemoryLayout<T.V.Scalar>.stride).bindMemory(to: T.V.Scalar.self, capacity: tileRows * g.k)
+        // Eight elements of room past the end: a packing may store a whole vector at its last p.
+        let capacity = tileRows * g.k + 8
+        let ap = aScratch.reserve(capacity * MemoryLayout<T.V.Scalar>.stride).bindMemory(to: T.V.Scalar.self, capacity: capacity)
         for rowPanel in (b.rowPanels * part / b.parts)..<(b.rowPanels * (part + 1) / b.parts) {
             let i0 = rowPanel * tileRows, rows = min(tileRows, g.m - i0)
+            // The same products in the same order either way: rows read in place (row r at a + r lda, p by p) or
+            // packed (ap[p * 6 + r]).
+            if rows == tileRows, let a = T.directA(g, i0) {
+                for panel in 0..<b.panels {
+                    let jj = b.j0 + panel * width
+                    microKernel(T.self, g.k, a, pStride: 1, rowStride: g.lda, b.bp + panel * width * g.k, g.c + i0 * g.ldc + jj, g.ldc,
+                                rows: rows, cols: min(width, g.n - jj), accumulate: b.accumulate)
+                }
+                continue
+            }
             T.packA(g, i0, rows, ap)
             for panel in 0..<b.panels {
                 let jj = b.j0 + panel * width
-                microKernel(T.self, g.k, ap, b.bp + panel * width * g.k, g.c + i0 * g.ldc + jj, g.ldc,
+                microKernel(T.self, g.k, ap, pStride: tileRows, rowStride: 1, b.bp + panel * width * g.k, g.c + i0 * g.ldc + jj, g.ldc,
                             rows: rows, cols: min(width, g.n - jj), accumulate: b.accumulate)
             }
         }
     }
 }
 
-/// The 6 x (2 vectors) tile: C[0..<6, 0..<2w] = Σ_p ap[p, r] * bp[p, j], twelve vector accumulators.
+/// The 6 x (2 vectors) tile: C[0..<6, 0..<2w] = Σ_p A[r, p] * bp[p, j], twelve vector accumulators, with A[r, p]
+/// at ap[p * pStride + r * rowStride].
 @inlinable @inline(__always)
-func microKernel<T: GemmTile>(_: T.Type, _ k: Int, _ ap: UnsafePointer<T.V.Scalar>, _ bp: UnsafePointer<T.V.Scalar>,
+func microKernel<T: GemmTile>(_: T.Type, _ k: Int, _ ap: UnsafePointer<T.V.Scalar>, pStride: Int, rowStride: Int, _ bp: UnsafePointer<T.V.Scalar>,
                               _ c: UnsafeMutablePointer<T.S>, _ ldc: Int, rows: Int, cols: Int, accumulate: Bool) {
     typealias V = T.V
     var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
@@ -246,12 +318,12 @@ func microKernel<T: GemmTile>(_: T.Type, _ k: Int, _ ap: UnsafePointer<T.V.Scala
         let b0 = UnsafeRawPointer(pb).loadUnaligned(as: V.self)
         let b1 = UnsafeRawPointer(pb + w).loadUnaligned(as: V.self)
         var x = V(repeating: pa[0]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-        x = V(repeating: pa[1]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-        x = V(repeating: pa[2]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-        x = V(repeating: pa[3]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-        x = V(repeating: pa[4]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-        x = V(repeating: pa[5]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
-        pa += tileRows
+        x = V(repeating: pa[rowStride]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+        x = V(repeating: pa[2 * rowStride]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+        x = V(repeating: pa[3 * rowStride]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+        x = V(repeating: pa[4 * rowStride]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+        x = V(repeating: pa[5 * rowStride]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+        pa += pStride
         pb += 2 * w
     }
     T.storeRow(c00, c01, c, cols: cols, accumulate: accumulate)

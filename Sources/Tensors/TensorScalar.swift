@@ -96,14 +96,15 @@ extension Float: ComputeScalar {
 extension Double: ComputeScalar {
     @inlinable public static func exp(_ x: Double) -> Double { Glibc.exp(x) }
     @inlinable public static func log(_ x: Double) -> Double { Glibc.log(x) }
-    @inlinable public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
+    /// The vector code (VectorMath+Double.swift) in every lane, so that a value gets the same bits wherever it sits.
+    @inlinable public static func tanh(_ x: Double) -> Double { VectorMath.tanh(SIMD8(repeating: x))[0] }
     @inlinable public static func erf(_ x: Double) -> Double { Glibc.erf(x) }
     @inlinable public static func erfc(_ x: Double) -> Double { Glibc.erfc(x) }
     @inlinable @inline(__always) public static func relu8(_ v: SIMD8<Double>) -> SIMD8<Double> { v.replacing(with: 0, where: v .< 0) }
     @inlinable @inline(__always) public static func passPositive8(_ x: SIMD8<Double>, _ g: SIMD8<Double>) -> SIMD8<Double> { g.replacing(with: 0, where: .!(x .> 0)) }
-    // Double lanes go through libm one by one.
+    // Double lanes go through libm one by one, but for tanh.
     @inlinable public static func exp8(_ v: SIMD8<Double>) -> SIMD8<Double> { lanes(v) { Glibc.exp($0) } }
-    @inlinable public static func tanh8(_ v: SIMD8<Double>) -> SIMD8<Double> { lanes(v) { Glibc.tanh($0) } }
+    @inlinable @inline(__always) public static func tanh8(_ v: SIMD8<Double>) -> SIMD8<Double> { VectorMath.tanh(v) }
     @inlinable public static func sigmoid8(_ v: SIMD8<Double>) -> SIMD8<Double> { lanes(v) { UnaryFunction.sigmoid.value($0) } }
     @inlinable public static func gelu8(_ v: SIMD8<Double>) -> SIMD8<Double> { lanes(v) { gelu($0) } }
     @inlinable public static func geluDerivative8(_ v: SIMD8<Double>) -> SIMD8<Double> { lanes(v) { geluDerivative($0) } }
