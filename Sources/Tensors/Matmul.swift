@@ -89,9 +89,10 @@ public func gemm<S: TensorScalar>(_ g: GemmOperands<S>, accumulate: Bool, accumu
     }
 
     @inlinable static func packA(_ g: GemmOperands<T>, _ i0: Int, _ rows: Int, _ ap: UnsafeMutablePointer<Float>) {
-        if g.transposeA && rows == tileRows && i0 + 8 <= g.lda {
-            // op(A)'s rows are columns of A: six contiguous values per p, loaded as eight (in bounds: i0 + 8 <= lda)
-            // and stored as eight, the last two overwritten by the next p (the scratch has room past the end).
+        if g.transposeA && rows == tileRows && i0 + 8 <= g.m {
+            // op(A)'s rows are columns of A: six contiguous values per p, loaded as eight (in bounds: i0 + 8 <= m,
+            // inside A's row p even when A is a view with lda > m) and stored as eight, the last two overwritten by
+            // the next p (the scratch has room past the end).
             for p in 0..<g.k {
                 UnsafeMutableRawPointer(ap + p * tileRows).storeBytes(of: T.load8(g.a + p * g.lda + i0), as: SIMD8<Float>.self)
             }
