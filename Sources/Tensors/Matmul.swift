@@ -97,25 +97,9 @@ public func gemm<S: TensorScalar>(_ g: GemmOperands<S>, accumulate: Bool, accumu
                 UnsafeMutableRawPointer(ap + p * tileRows).storeBytes(of: T.load8(g.a + p * g.lda + i0), as: SIMD8<Float>.self)
             }
         } else if g.transposeA {
-            for p in 0..<g.k {
-                let row = g.a + p * g.lda + i0
-                for r in 0..<tileRows { ap[p * tileRows + r] = r < rows ? row[r].compute : 0 }
-            }
+            packContiguous(g.k, width: tileRows, count: rows, ap) { g.a + $0 * g.lda + i0 }
         } else {
-            for r in 0..<tileRows {
-                guard r < rows else {
-                    for p in 0..<g.k { ap[p * tileRows + r] = 0 }
-                    continue
-                }
-                let row = g.a + (i0 + r) * g.lda
-                var p = 0
-                while p + 8 <= g.k {
-                    let v = T.load8(row + p)
-                    for l in 0..<8 { ap[(p + l) * tileRows + r] = v[l] }
-                    p += 8
-                }
-                while p < g.k { ap[p * tileRows + r] = row[p].compute; p += 1 }
-            }
+            packStrided(g.k, width: tileRows, count: rows, ap) { g.a + (i0 + $0) * g.lda }
         }
     }
 
@@ -128,25 +112,9 @@ public func gemm<S: TensorScalar>(_ g: GemmOperands<S>, accumulate: Bool, accumu
                 out.storeBytes(of: T.load8(row + 8), toByteOffset: 32, as: SIMD8<Float>.self)
             }
         } else if !g.transposeB {
-            for p in 0..<g.k {
-                let row = g.b + p * g.ldb + j0
-                for j in 0..<16 { bp[p * 16 + j] = j < cols ? row[j].compute : 0 }
-            }
+            packContiguous(g.k, width: 16, count: cols, bp) { g.b + $0 * g.ldb + j0 }
         } else {
-            for j in 0..<16 {
-                guard j < cols else {
-                    for p in 0..<g.k { bp[p * 16 + j] = 0 }
-                    continue
-                }
-                let column = g.b + (j0 + j) * g.ldb
-                var p = 0
-                while p + 8 <= g.k {
-                    let v = T.load8(column + p)
-                    for l in 0..<8 { bp[(p + l) * 16 + j] = v[l] }
-                    p += 8
-                }
-                while p < g.k { bp[p * 16 + j] = column[p].compute; p += 1 }
-            }
+            packStrided(g.k, width: 16, count: cols, bp) { g.b + (j0 + $0) * g.ldb }
         }
     }
 
@@ -181,17 +149,10 @@ public func gemm<S: TensorScalar>(_ g: GemmOperands<S>, accumulate: Bool, accumu
                 out.storeBytes(of: column.loadUnaligned(as: SIMD4<Double>.self), as: SIMD4<Double>.self)
                 out.storeBytes(of: column.loadUnaligned(fromByteOffset: 32, as: SIMD2<Double>.self), toByteOffset: 32, as: SIMD2<Double>.self)
             }
-        } else if !g.transposeA {
-            for r in 0..<tileRows {
-                guard r < rows else {
-                    for p in 0..<g.k { ap[p * tileRows + r] = 0 }
-                    continue
-                }
-                let row = g.a + (i0 + r) * g.lda
-                for p in 0..<g.k { ap[p * tileRows + r] = row[p] }
-            }
+        } else if g.transposeA {
+            packContiguous(g.k, width: tileRows, count: rows, ap) { g.a + $0 * g.lda + i0 }
         } else {
-            for p in 0..<g.k { for r in 0..<tileRows { ap[p * tileRows + r] = r < rows ? g.a[p * g.lda + i0 + r] : 0 } }
+            packStrided(g.k, width: tileRows, count: rows, ap) { g.a + (i0 + $0) * g.lda }
         }
     }
 
@@ -202,16 +163,9 @@ public func gemm<S: TensorScalar>(_ g: GemmOperands<S>, accumulate: Bool, accumu
                 out.storeBytes(of: row.loadUnaligned(as: SIMD8<Double>.self), as: SIMD8<Double>.self)
             }
         } else if !g.transposeB {
-            for p in 0..<g.k { for j in 0..<8 { bp[p * 8 + j] = j < cols ? g.b[p * g.ldb + j0 + j] : 0 } }
+            packContiguous(g.k, width: 8, count: cols, bp) { g.b + $0 * g.ldb + j0 }
         } else {
-            for j in 0..<8 {
-                guard j < cols else {
-                    for p in 0..<g.k { bp[p * 8 + j] = 0 }
-                    continue
-                }
-                let column = g.b + (j0 + j) * g.ldb
-                for p in 0..<g.k { bp[p * 8 + j] = column[p] }
-            }
+            packStrided(g.k, width: 8, count: cols, bp) { g.b + (j0 + $0) * g.ldb }
         }
     }
 
@@ -228,6 +182,36 @@ public func gemm<S: TensorScalar>(_ g: GemmOperands<S>, accumulate: Bool, accumu
             let v = j < 4 ? lo[j] : hi[j - 4]
             c[j] = accumulate ? c[j] + v : v
         }
+    }
+}
+
+/// Packing where op(X)'s lanes (the rows of an A panel, the columns of a B panel) are contiguous for each p:
+/// out[p * width + lane] = source(p)[lane] in the wide format for lane < count, 0 for the lanes past it.
+@inlinable @inline(__always)
+func packContiguous<S: TensorScalar>(_ k: Int, width: Int, count: Int, _ out: UnsafeMutablePointer<S.Compute>, _ source: (Int) -> UnsafePointer<S>) {
+    for p in 0..<k {
+        let s = source(p)
+        for lane in 0..<width { out[p * width + lane] = lane < count ? s[lane].compute : 0 }
+    }
+}
+
+/// Packing where each lane is contiguous in p: out[p * width + lane] = source(lane)[p] in the wide format (eight
+/// loaded at a time) for lane < count, 0 for the lanes past it.
+@inlinable @inline(__always)
+func packStrided<S: TensorScalar>(_ k: Int, width: Int, count: Int, _ out: UnsafeMutablePointer<S.Compute>, _ source: (Int) -> UnsafePointer<S>) {
+    for lane in 0..<width {
+        guard lane < count else {
+            for p in 0..<k { out[p * width + lane] = 0 }
+            continue
+        }
+        let s = source(lane)
+        var p = 0
+        while p + 8 <= k {
+            let v = S.load8(s + p)
+            for l in 0..<8 { out[(p + l) * width + lane] = v[l] }
+            p += 8
+        }
+        while p < k { out[p * width + lane] = s[p].compute; p += 1 }
     }
 }
 
@@ -286,7 +270,7 @@ public func gemm<S: TensorScalar>(_ g: GemmOperands<S>, accumulate: Bool, accumu
         for rowPanel in (b.rowPanels * part / b.parts)..<(b.rowPanels * (part + 1) / b.parts) {
             let i0 = rowPanel * tileRows, rows = min(tileRows, g.m - i0)
             // The same products in the same order either way: rows read in place (row r at a + r lda, p by p) or
-            // packed (ap[p * 6 + r]).
+            // packed (ap[p * 6 + r]). Two loops: with the packed strides as constants the step runs 2% fewer instructions.
             if rows == tileRows, let a = T.directA(g, i0) {
                 for panel in 0..<b.panels {
                     let jj = b.j0 + panel * width
