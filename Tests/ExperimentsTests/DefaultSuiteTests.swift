@@ -35,7 +35,7 @@ enum DefaultSuite {
 }
 
 @Suite(.serialized) struct DefaultSuiteTests {
-    /// Without clipping the RNN at sequence length 50 diverges (or spikes more) after the bad batch; global-norm clipping
+    /// Without clipping the RNN at sequence length 20 diverges (or spikes more) after the bad batch; global-norm clipping
     /// keeps it training.
     @Test func clippingSavesTheRNN() throws {
         for policy in ["f32", "mixed-bf16"] {
@@ -174,7 +174,7 @@ enum DefaultSuite {
         #expect(ChartSanity.problems(report.charts).isEmpty, "\(ChartSanity.problems(report.charts).prefix(3))")
         // The per-run charts are in the appendix, not in the report.
         #expect(!report.markdown.contains("## Charts") && report.appendix.contains("## Charts"))
-        // The adding problem at length 50 is not learned in 300 steps: the report says so.
+        // The adding problem at length 20 is not learned in 300 steps of SGD: the report says so.
         #expect(report.markdown.contains("**rnn-clipping**") && report.markdown.contains("**Nothing learned**"))
     }
 
