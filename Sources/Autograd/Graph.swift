@@ -1,3 +1,4 @@
+import Formats
 import Base
 import Tensors
 
@@ -86,6 +87,8 @@ public final class Graph<Scalar: TensorScalar> {
         return v
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float16) @_specialize(where Scalar == BFloat16)
     public func value(_ v: Var) -> Tensor<Scalar> { nodes[v.id].value }
 
     /// The gradient accumulated into `v` by backward passes (nil if none reached it).
@@ -96,6 +99,8 @@ public final class Graph<Scalar: TensorScalar> {
 
     // MARK: Recording
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float16) @_specialize(where Scalar == BFloat16)
     func record(_ op: Op<Scalar>, _ value: Tensor<Scalar>, needsGrad: Bool) -> Var {
         var node = Node(op: op, value: value, grad: nil, needsGrad: needsGrad)
         if let kind = autocast, isLow(op) {
@@ -107,12 +112,16 @@ public final class Graph<Scalar: TensorScalar> {
     }
 
     /// A new output tensor from the arena (not zeroed: every op writes all of it).
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float16) @_specialize(where Scalar == BFloat16)
     func output(_ shape: Shape) -> Tensor<Scalar> { arena.take(shape, zeroed: false) }
 
     func needsGrad(_ a: Var) -> Bool { nodes[a.id].needsGrad }
     func needsGrad(_ a: Var, _ b: Var) -> Bool { nodes[a.id].needsGrad || nodes[b.id].needsGrad }
 
     /// The gradient buffer of node `id`, made (zeroed) on first use; nil if the node needs no gradient.
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float16) @_specialize(where Scalar == BFloat16)
     func gradient(_ id: Int) -> Tensor<Scalar>? {
         guard nodes[id].needsGrad else { return nil }
         if let g = nodes[id].grad { return g }

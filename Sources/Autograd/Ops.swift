@@ -1,3 +1,4 @@
+import Formats
 import Tensors
 
 /// What made a node, with the ids of its operands.
@@ -194,6 +195,8 @@ extension Graph {
 
     /// Adds node `id`'s contribution (its gradient g times the op's partial derivatives) into its operands'
     /// gradients.
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float16) @_specialize(where Scalar == BFloat16)
     func propagate(_ id: Int, _ g: Tensor<Scalar>) {
         let y = nodes[id].value
         switch nodes[id].op {

@@ -113,7 +113,7 @@ public enum SuiteReport {
             ["machine", context.machine],
         ]).markdown
         if let lab = context.labReport {
-            md += "\nThe formats, reduction-fixture and benchmark sections are in [\(lab)](\(lab)).\n"
+            md += "\nThe formats' conformance against MPFR and the reduction fixtures are in [\(lab)](\(lab)).\n"
         }
         return md
     }

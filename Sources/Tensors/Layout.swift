@@ -56,11 +56,11 @@ public func slice<S: TensorScalar>(_ x: Tensor<S>, axis: Int, start: Int, length
     precondition(start >= 0 && start + length <= x.shape[axis], "slice \(start)..<\(start + length) of axis \(axis) of \(x.shape)")
     let outer = x.shape.outer(axis), inner = x.shape.inner(axis), n = x.shape[axis]
     precondition(y.count == outer * length * inner, "slice into \(y.shape)")
-    for o in 0..<outer {
-        let whole = x.reshaped(Shape(x.count)).rows((o * n + start) * inner, length * inner)
-        let part = y.reshaped(Shape(y.count)).rows(o * length * inner, length * inner)
-        if backward { addScaled(part, alpha: 1, into: whole) } else { part.assign(whole) }
-    }
+    // Row o of the slice: length * inner elements at (o n + start) inner in x and at o length inner in y.
+    let whole = BlockCopyKernel(a: UnsafeMutableRawPointer(x.pointer), aOffset: start * inner, aStride: n * inner,
+                                b: UnsafeMutableRawPointer(y.pointer), bOffset: 0, bStride: length * inner,
+                                rows: outer, count: length * inner, intoA: backward, accumulate: backward)
+    dispatch(S.kind, whole)
 }
 
 /// y = the tensors concatenated along `axis`; with `backward`, each x += its part of y (y the gradient).
@@ -73,11 +73,25 @@ public func concatenate<S: TensorScalar>(_ xs: [Tensor<S>], axis: Int, into y: T
     var start = 0
     for x in xs {
         let n = x.shape[axis]
-        for o in 0..<outer {
-            let part = x.reshaped(Shape(x.count)).rows(o * n * inner, n * inner)
-            let whole = y.reshaped(Shape(y.count)).rows((o * total + start) * inner, n * inner)
-            if backward { addScaled(whole, alpha: 1, into: part) } else { whole.assign(part) }
-        }
+        // Row o of x: n * inner elements at o n inner in x and at (o total + start) inner in y.
+        dispatch(S.kind, BlockCopyKernel(a: UnsafeMutableRawPointer(y.pointer), aOffset: start * inner, aStride: total * inner,
+                                         b: UnsafeMutableRawPointer(x.pointer), bOffset: 0, bStride: n * inner,
+                                         rows: outer, count: n * inner, intoA: !backward, accumulate: backward))
         start += n
+    }
+}
+
+/// Blocks of `count` elements, `rows` of them, at a + aOffset + r aStride and b + bOffset + r bStride: copied from b
+/// into a (`intoA`) or from a into b, added (rounded once per element, as `addScaled` with alpha 1) when `accumulate`.
+struct BlockCopyKernel: TypedKernel {
+    let a: UnsafeMutableRawPointer, aOffset: Int, aStride: Int
+    let b: UnsafeMutableRawPointer, bOffset: Int, bStride: Int
+    let rows: Int, count: Int, intoA: Bool, accumulate: Bool
+    func run<T: TensorScalar>(_: T.Type) {
+        let a = a.assumingMemoryBound(to: T.self) + aOffset, b = b.assumingMemoryBound(to: T.self) + bOffset
+        for r in 0..<rows {
+            let (source, target) = intoA ? (b + r * bStride, a + r * aStride) : (a + r * aStride, b + r * bStride)
+            if accumulate { AxpyKernel.add(T.self, source, into: target, count) } else { target.update(from: source, count: count) }
+        }
     }
 }

@@ -45,8 +45,24 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable, CustomStringCon
     }
 
     /// A new tensor of `values` rounded to this format.
+    /// Float64 and Float32 convert in hardware (to nearest, ties to even, overflowing to inf: the rounding
+    /// `LabScalar.init(rounding:saturating:)` computes in software); NaNs take the software path.
     public init(shape: Shape, rounding values: [Double]) {
-        self.init(shape: shape, values.map { Scalar(rounding: $0, saturating: false) })
+        precondition(values.count == shape.count, "\(values.count) values for shape \(shape)")
+        self.init(zeros: shape)
+        let raw = UnsafeMutableRawPointer(pointer)
+        values.withUnsafeBufferPointer { v in
+            switch Scalar.kind {
+            case .float64:
+                let y = raw.assumingMemoryBound(to: Double.self)
+                for i in 0..<v.count { y[i] = v[i].isNaN ? Double(rounding: v[i], saturating: false) : v[i] }
+            case .float32:
+                let y = raw.assumingMemoryBound(to: Float.self)
+                for i in 0..<v.count { y[i] = v[i].isNaN ? Float(rounding: v[i], saturating: false) : Float(v[i]) }
+            case .float16, .bfloat16:
+                for i in 0..<v.count { pointer[i] = Scalar(rounding: v[i], saturating: false) }
+            }
+        }
     }
 
     /// A new tensor with every element `value`.

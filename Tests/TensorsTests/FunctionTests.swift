@@ -48,6 +48,26 @@ import Tensors
         #expect((meanSquaredError(x, b) - expected).magnitude < 1e-15)
     }
 
+    /// Rounding Double values into a tensor: Float32 and Float64 take the hardware conversion, which must give the
+    /// bits of the lab's software rounding (`LabScalar.init(rounding:saturating:)`) on edge cases and random patterns.
+    @Test func roundingIntoTensors() {
+        var values: [Double] = [0, -0.0, 1, -1, .infinity, -.infinity, .nan, .greatestFiniteMagnitude, .leastNonzeroMagnitude,
+                                Double(Float.greatestFiniteMagnitude), Double(Float.greatestFiniteMagnitude).nextUp,
+                                Double(Float.leastNonzeroMagnitude), Double(Float.leastNonzeroMagnitude) / 2,
+                                Double(Float.leastNonzeroMagnitude) / 2 * 3, Double(Float.leastNormalMagnitude).nextDown,
+                                1 + 0x1p-24, 1 + 0x1p-24 * 3, 65504, 65520]
+        // The largest Float's halfway point to the next binade: at and above it rounds to inf.
+        values.append(Double(Float.greatestFiniteMagnitude) + Double(Float.greatestFiniteMagnitude.ulp) / 2)
+        var rng = SeededGenerator(seed: 10)
+        for _ in 0..<100_000 { values.append(Double(bitPattern: rng.next())) }
+        let f = Tensor<Float>(shape: [values.count], rounding: values), d = Tensor<Double>(shape: [values.count], rounding: values)
+        for (i, v) in values.enumerated() {
+            let (ef, ed) = (Float(rounding: v, saturating: false), Double(rounding: v, saturating: false))
+            #expect(f[flat: i].bitPattern == ef.bitPattern || (f[flat: i].isNaN && ef.isNaN), "\(v)")
+            #expect(d[flat: i].bitPattern == ed.bitPattern || (d[flat: i].isNaN && ed.isNaN), "\(v)")
+        }
+    }
+
     @Test func layout() {
         let x: Tensor<Float> = randomTensor(Float.self, [2, 3, 4, 5], seed: 6)
         let t = Tensor<Float>(zeros: [2, 4, 3, 5])
@@ -64,6 +84,22 @@ import Tensors
         for a in 0..<2 { for b in 0..<3 { for d in 0..<5 {
             for c in 0..<4 { #expect(joined[a, b, c, d] == x[a, b, c, d]) }
             for c in 0..<2 { #expect(joined[a, b, 4 + c, d] == s[a, b, c, d]) }
+        } } }
+        // Backward: the slice's gradient added into its part of x's, the joined gradient into each part's, one
+        // rounding per element (in BFloat16, against the exact Double sum rounded once).
+        let gx: Tensor<BFloat16> = randomTensor(BFloat16.self, [2, 3, 4, 5], seed: 7), gs: Tensor<BFloat16> = randomTensor(BFloat16.self, [2, 3, 2, 5], seed: 8)
+        let before = gx.copy()
+        slice(gx, axis: 2, start: 1, length: 2, into: gs, backward: true)
+        for a in 0..<2 { for b in 0..<3 { for c in 0..<4 { for d in 0..<5 {
+            let added = c >= 1 && c < 3 ? Double(gs[a, b, c - 1, d]) : 0
+            #expect(gx[a, b, c, d] == BFloat16(rounding: Double(before[a, b, c, d]) + added, saturating: false))
+        } } } }
+        let gj: Tensor<BFloat16> = randomTensor(BFloat16.self, [2, 3, 6, 5], seed: 9)
+        let px = before.copy(), ps = gs.copy()
+        concatenate([px, ps], axis: 2, into: gj, backward: true)
+        for a in 0..<2 { for b in 0..<3 { for d in 0..<5 {
+            for c in 0..<4 { #expect(px[a, b, c, d] == BFloat16(rounding: Double(before[a, b, c, d]) + Double(gj[a, b, c, d]), saturating: false)) }
+            for c in 0..<2 { #expect(ps[a, b, c, d] == BFloat16(rounding: Double(gs[a, b, c, d]) + Double(gj[a, b, 4 + c, d]), saturating: false)) }
         } } }
         let sums = Tensor<Float>(zeros: [2, 4, 5])
         sum(x, axis: 1, into: sums)
