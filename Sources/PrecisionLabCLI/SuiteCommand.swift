@@ -40,7 +40,7 @@ struct SuitePaths: ParsableArguments {
         let suites = name.hasSuffix(".json") ? "" : try suiteDirectory
         let path = name.hasSuffix(".json") ? name : "\(suites)/\(name).json"
         guard FileManager.default.fileExists(atPath: path) else {
-            throw InputError(path, "no such suite (see 'precision-lab suite list --suites \(suites)')")
+            throw InputError(path, name.hasSuffix(".json") ? "no such file" : "no such suite (see 'precision-lab suite list --suites \(suites)')")
         }
         let text = try Self.read(path)
         do { return (try SuiteSpec(json: text, path: path), path) } catch let error as SuiteError { throw InputError(error.description) }

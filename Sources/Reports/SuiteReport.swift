@@ -37,7 +37,8 @@ public enum SuiteReport {
             charts.append(Chart(path: path, svg: SuiteCharts.overlay(results.filter { $0.block == v.block && $0.faults == v.faults })))
         }
         var md = header(results, blocks: blocks, context: context)
-        md += "\n## Recommendations\n\n" + VerdictReport.recommendations(analysis.verdicts)
+        md += "\n## Recommendations\n\nA strategy reads precision policy · loss scaler · clipper (`none`: no scaler, or no clipping); "
+            + "the evidence is the first strategy named, under each fault set.\n\n" + VerdictReport.recommendations(analysis.verdicts)
         md += clipRuleChecked(results, blocks: blocks, readings: analysis.clipReadings)
         md += "\nPer-run charts (loss, gradient norm, loss scale, underflow) are in [\(context.suite)-runs.md](\(context.suite)-runs.md).\n"
         md += "\n" + VerdictReport.section(analysis.verdicts, grid: { gridPath[$0] }, overlay: { overlayPath[$0.block + "\u{0}" + $0.faults] })

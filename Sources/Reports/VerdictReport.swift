@@ -41,8 +41,10 @@ public enum VerdictReport {
             text += best.prefix(3).joined(separator: ", ") + (best.count > 3 ? " and \(best.count - 3) more" : "")
                 + " (first or tied with the first under every fault set)"
         }
+        // The evidence of the first recommended strategy under each fault set (of each fault set's leader when none is).
         let evidence = vs.map { v -> String in
-            guard let first = v.strategies.first, first.survived > 0 else {
+            let shown = best.first.flatMap { name in v.strategies.first { $0.strategy == name } } ?? v.strategies.first
+            guard let first = shown, first.survived > 0 else {
                 return "under `\(v.faults)` every strategy diverged (this fault set tells them nothing apart)"
             }
             var e = "under `\(v.faults)` \(first.strategy) survived \(first.survived)/\(first.runs)"
@@ -63,8 +65,10 @@ public enum VerdictReport {
         text += ": " + evidence.joined(separator: "; ") + "."
         if let learned = vs.compactMap(\.learnedShare).max(), let b = vs[0].baseline {
             if learned < 0.1 {
-                text += " **Nothing learned**: the best \(vs[0].metricName) is no better than the trivial predictor's \(Figures.figure(b)), so the "
-                    + "ranking rests on survival alone (train longer, or change the learning rate, to compare the metric)."
+                let how = learned < 0.005 ? "is no better than the trivial predictor's \(Figures.figure(b))"
+                    : "gets only \(Figures.percent(learned)) of the way from the trivial predictor's \(Figures.figure(b)) to a perfect score"
+                text += " **Nothing learned**: the best \(vs[0].metricName) \(how), so the ranking rests on survival alone (train longer, or "
+                    + "change the learning rate, to compare the metric)."
             } else if learned < 0.5 {
                 text += " **Little learned**: the best \(vs[0].metricName) gets only \(Figures.percent(learned)) of the way from the trivial "
                     + "predictor's \(Figures.figure(b)) to a perfect score, too little for the metric to tell strategies apart."
