@@ -39,7 +39,7 @@ public enum SuiteReport {
         var md = header(results, blocks: blocks, context: context)
         md += "\n## Recommendations\n\nA strategy reads precision policy · loss scaler · clipper (`none`: no scaler, or no clipping); "
             + "the evidence is the first strategy named, under each fault set.\n\n" + VerdictReport.recommendations(analysis.verdicts)
-        md += clipRuleChecked(results, blocks: blocks, readings: analysis.clipReadings)
+        md += clipRuleChecked(results, blocks: blocks, readings: analysis.clipReadings, verdicts: analysis.verdicts)
         md += "\nPer-run charts (loss, gradient norm, loss scale, underflow) are in [\(context.suite)-runs.md](\(context.suite)-runs.md).\n"
         md += "\n" + VerdictReport.section(analysis.verdicts, grid: { gridPath[$0] }, overlay: { overlayPath[$0.block + "\u{0}" + $0.faults] })
         md += "\n## Configuration\n\n"
@@ -80,16 +80,23 @@ public enum SuiteReport {
 
     /// The clip-rate rule of thumb checked on the suite: per block and clipping strategy, the median clip rate over its
     /// runs and what it reads as.
-    static func clipRuleChecked(_ results: [RunResult], blocks: [String], readings: [Int: ClipReading]) -> String {
+    static func clipRuleChecked(_ results: [RunResult], blocks: [String], readings: [Int: ClipReading], verdicts: [FaultSetVerdict]) -> String {
         var lines = [String]()
         for block in blocks {
             let strategies = results.filter { $0.block == block && $0.clipper != "none" }.firstSeen(\.strategy)
+            var constant = [String]()
             let parts = strategies.map { s -> String in
                 let runs = results.filter { $0.block == block && $0.strategy == s }.sorted { $0.clipRate < $1.clipRate }
                 let middle = runs[(runs.count - 1) / 2]
+                if readings[middle.index] == .constant { constant.append(s) }
                 return "\(s) \(Figures.percent(middle.clipRate)) (\(readings[middle.index]?.rawValue ?? "—"))"
             }
-            if !parts.isEmpty { lines.append("- **\(block)**: " + parts.joined(separator: "; ") + "\n") }
+            // A strategy can be recommended for surviving while it clips on every step: say so next to the rule.
+            let recommendedConstant = VerdictReport.recommended(verdicts.filter { $0.block == block }).filter(constant.contains)
+            let caveat = recommendedConstant.isEmpty ? "" : ". Recommended above yet clipping constantly: "
+                + recommendedConstant.joined(separator: ", ") + " (they survive by rescaling nearly every update, which hides a threshold "
+                + "below the typical norm or a learning rate too high rather than fixing it: check those before relying on them)"
+            if !parts.isEmpty { lines.append("- **\(block)**: " + parts.joined(separator: "; ") + caveat + "\n") }
         }
         guard !lines.isEmpty else { return "" }
         return "\nThe clip-rate rule of thumb (under 1% of steps: insurance; 50% or more: a diagnosis, not a fix), checked on this suite "

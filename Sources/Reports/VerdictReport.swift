@@ -20,6 +20,13 @@ public enum VerdictReport {
         return md
     }
 
+    /// The strategies of one block's verdicts that survived and are first or tied with the first under every fault set.
+    static func recommended(_ vs: [FaultSetVerdict]) -> [String] {
+        vs.first.map { $0.strategies.map(\.strategy) }?.filter { name in
+            vs.allSatisfy { v in v.strategies.first { $0.strategy == name }.map { $0.tiedWithFirst && $0.survived > 0 } ?? false }
+        } ?? []
+    }
+
     /// The first screen: per block, one recommendation and its evidence.
     public static func recommendations(_ verdicts: [FaultSetVerdict]) -> String {
         verdicts.firstSeen(\.block).map { b in "- " + recommendation(verdicts.filter { $0.block == b }) + "\n" }.joined()
@@ -29,9 +36,7 @@ public enum VerdictReport {
     /// evidence per fault set, and what the data cannot say.
     static func recommendation(_ vs: [FaultSetVerdict]) -> String {
         let names = vs[0].strategies.map(\.strategy)
-        let best = names.filter { name in
-            vs.allSatisfy { v in v.strategies.first { $0.strategy == name }.map { $0.tiedWithFirst && $0.survived > 0 } ?? false }
-        }
+        let best = recommended(vs)
         var text = "**\(vs[0].block)**: "
         if best.isEmpty {
             text += "no strategy is among the best under every fault set"

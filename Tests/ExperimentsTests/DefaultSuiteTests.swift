@@ -176,6 +176,8 @@ enum DefaultSuite {
         #expect(!report.markdown.contains("## Charts") && report.appendix.contains("## Charts"))
         // The adding problem at length 20 is not learned in 300 steps of SGD: the report says so.
         #expect(report.markdown.contains("**rnn-clipping**") && report.markdown.contains("**Nothing learned**"))
+        // AGC survives the bad batch by clipping every step: the clip-rate rule says so next to the recommendation.
+        #expect(report.markdown.contains("Recommended above yet clipping constantly: f32 · none · agc"))
     }
 
     /// The report names the physics it measured.
