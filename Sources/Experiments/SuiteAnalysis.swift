@@ -169,18 +169,18 @@ extension SuiteAnalysis {
             if group.count == 1 || Set(group.map(\.seed)).count < group.count {
                 return group.map { $0.text.replacingOccurrences(of: ", seed #", with: ", seed \($0.seed)") }
             }
-            // The figures of every member, position by position (the skeletons match, so the counts do).
+            // The figures of every member, position by position (the skeletons match, so the counts do), written into
+            // the first member's text in place of its own.
+            let text = group[0].text, places = text.matches(of: number).map(\.range)
             let figures = group.map { $0.text.matches(of: number).map { String($0.output) } }
-            var merged = "", rest = Substring(group[0].text), k = 0
-            while let m = rest.firstMatch(of: number) {
-                merged += rest[..<m.range.lowerBound]
+            var merged = "", from = text.startIndex
+            for (k, place) in places.enumerated() {
                 let values = figures.map { $0[k] }
                 let sorted = values.sorted { (Double($0) ?? 0) < (Double($1) ?? 0) }
-                merged += Double(sorted.first!) == Double(sorted.last!) ? values[0] : "\(sorted.first!)–\(sorted.last!)"
-                rest = rest[m.range.upperBound...]
-                k += 1
+                merged += text[from..<place.lowerBound] + (Double(sorted.first!) == Double(sorted.last!) ? values[0] : "\(sorted.first!)–\(sorted.last!)")
+                from = place.upperBound
             }
-            merged += rest
+            merged += text[from...]
             return [merged.replacingOccurrences(of: ", seed #", with: ", seeds " + group.map(\.seed).joined(separator: ", "))]
         }
     }
